@@ -1,0 +1,1 @@
+"""User Buy List services."""

@@ -1,0 +1,1 @@
+"""customer-management-worker: stores purchase events from Kafka in MongoDB."""

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Install what buylist needs, idempotently and cached: install.sh [venv|kafka|ferretdb|system|chromium|all]...
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+need() {  # need <command> <how to get it>
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is missing. $2"
+}
+
+check_java() {
+  need java "Install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)."
+  local major
+  major=$(java -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')
+  [[ ${major%%.*} -ge 17 ]] || die "Java $major found; Kafka 4 needs Java 17+ (apt-get install openjdk-17-jre-headless)."
+}
+
+install_venv() {
+  need python3 "Install Python 3.11+ (Debian: apt-get install python3 python3-venv)."
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11+ is required."
+  local stamp="$BUYLIST_VENV/.buylist-stamp" want
+  want=$(cat "$BUYLIST_ROOT/apps/pyproject.toml" "$BUYLIST_ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    say "python venv: up to date ($BUYLIST_VENV)"
+    return
+  fi
+  say "python venv: installing apps and test tools into $BUYLIST_VENV"
+  [[ -x $BUYLIST_VENV/bin/python ]] || python3 -m venv "$BUYLIST_VENV"
+  with_progress "pip install" "$BUYLIST_VENV/bin/pip" install --disable-pip-version-check -q \
+    -r "$BUYLIST_ROOT/requirements-dev.txt" -e "$BUYLIST_ROOT/apps"
+  echo "$want" >"$stamp"
+}
+
+install_kafka() {
+  check_java
+  if [[ -f $KAFKA_LIBS/.complete ]]; then
+    say "kafka $KAFKA_VERSION: cached ($KAFKA_LIBS)"
+    return
+  fi
+  need mvn "Install Maven to fetch the Kafka jars (Debian: apt-get install maven)."
+  say "kafka $KAFKA_VERSION: fetching broker jars from Maven Central"
+  rm -rf "$KAFKA_LIBS"
+  mkdir -p "$KAFKA_LIBS"
+  with_progress "mvn dependency:copy-dependencies" mvn -B -q -f "$BUYLIST_ROOT/scripts/kafka/pom.xml" \
+    -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies
+  touch "$KAFKA_LIBS/.complete"
+  say "kafka $KAFKA_VERSION: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars"
+}
+
+install_ferretdb() {
+  if [[ -x $FERRETDB_BIN ]]; then
+    say "ferretdb $FERRETDB_VERSION: cached ($FERRETDB_BIN)"
+    return
+  fi
+  need go "Install Go 1.24+ (https://go.dev/doc/install) to build FerretDB."
+  say "ferretdb $FERRETDB_VERSION: building from its Go module (a few minutes the first time)"
+  # `go install ...@version` builds a binary that panics at start: FerretDB embeds
+  # build/version/version.txt, which its release tooling writes and the module zip lacks.
+  # So: download the module, add that one file, and build its cmd/ferretdb as released.
+  local src build
+  src=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d $src ]] || die "go mod download github.com/FerretDB/FerretDB@$FERRETDB_VERSION failed"
+  build=$(mktemp -d)
+  cp -r "$src/." "$build/"
+  chmod -R u+w "$build"
+  echo "$FERRETDB_VERSION" >"$build/build/version/version.txt"
+  mkdir -p "$(dirname "$FERRETDB_BIN")"
+  with_progress "go build ./cmd/ferretdb" \
+    bash -c 'cd "$1" && go build -trimpath -o "$2.tmp" ./cmd/ferretdb' _ "$build" "$FERRETDB_BIN"
+  mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+  rm -rf "$build"
+}
+
+apt_install() {  # apt_install <package>... : install Debian packages whose commands are missing
+  need apt-get "Install these packages with your system's package manager: $*"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  if [[ ! -f $BUYLIST_CACHE/.apt-updated ]] || [[ -n $(find "$BUYLIST_CACHE/.apt-updated" -mmin +1440) ]]; then
+    with_progress "apt-get update" "${sudo[@]}" apt-get update -q
+    mkdir -p "$BUYLIST_CACHE" && touch "$BUYLIST_CACHE/.apt-updated"
+  fi
+  with_progress "apt-get install $*" env DEBIAN_FRONTEND=noninteractive \
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "$@"
+}
+
+install_system() {
+  local missing=()
+  [[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
+  [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  if ((${#missing[@]})); then
+    say "system packages: installing ${missing[*]}"
+    apt_install "${missing[@]}"
+    # Debian starts the packaged daemons; buylist runs its own copies on its own ports.
+    for svc in "${missing[@]}"; do
+      if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+      pkill -x "$svc" 2>/dev/null || true
+    done
+  else
+    say "system packages: prometheus and nginx present"
+  fi
+}
+
+install_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then
+    say "chromium: present"
+  else
+    say "chromium: installing Debian's chromium for the browser tests"
+    apt_install chromium
+  fi
+}
+
+main() {
+  local parts=("$@")
+  ((${#parts[@]})) || parts=(all)
+  for part in "${parts[@]}"; do
+    case $part in
+      venv) install_venv ;;
+      kafka) install_kafka ;;
+      ferretdb) install_ferretdb ;;
+      system) install_system ;;
+      chromium) install_chromium ;;
+      all) install_venv; install_kafka; install_ferretdb; install_system ;;
+      *) die "unknown part '$part' (venv, kafka, ferretdb, system, chromium, all)" ;;
+    esac
+  done
+}
+
+main "$@"
