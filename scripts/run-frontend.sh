@@ -88,4 +88,9 @@ http {
 CONF
 
 say "user-buy-frontend: http://$bind:$port serving $public, /api/* -> $upstream"
+# nginx opens /dev/stdout by path, which a pipe or file of another user refuses (a root supervisor starting
+# us as someone else): relay through a pipe of our own then.
+if [[ ! -w /dev/stdout ]]; then
+  exec > >(cat)
+fi
 exec "$nginx_bin" -p "$state_dir/" -e stderr -c "$state_dir/nginx.conf" -g 'daemon off;'

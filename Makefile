@@ -1,0 +1,49 @@
+# buylist: `make up` runs the platform locally, `make test` runs every test tier.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help install up down status logs clean test lint unit integration browser
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: ## Install everything the platform and the tests need (idempotent, cached)
+	@scripts/install.sh all chromium
+
+up: ## Install what is missing, start every component, print the URLs
+	@scripts/platform.sh up
+
+down: ## Stop every component, keeping the data
+	@scripts/platform.sh down
+
+status: ## Show each component's process and readiness
+	@scripts/platform.sh status
+
+logs: ## Follow the logs (make logs C=customer-facing for one component)
+	@scripts/platform.sh logs $(C)
+
+clean: ## Stop everything and delete all local data
+	@scripts/platform.sh clean
+
+test: ## Run lint, type checks and every test tier (installs what they need)
+	@scripts/test.sh
+
+lint: ## ruff and mypy only
+	@scripts/install.sh venv >/dev/null
+	$(VENV)/bin/ruff check apps tests
+	$(VENV)/bin/ruff format --check apps tests
+	$(VENV)/bin/mypy
+
+unit: ## Unit tests only
+	@scripts/install.sh venv >/dev/null
+	$(PY) -m pytest -m unit
+
+integration: ## Integration tests only (starts its own Kafka, FerretDB, services, Prometheus)
+	@scripts/install.sh venv kafka ferretdb system >/dev/null
+	$(PY) -m pytest -m integration
+
+browser: ## Browser tests only
+	@scripts/install.sh all chromium >/dev/null
+	$(PY) -m pytest -m browser
