@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
 
 CHROMIUM = os.environ.get("BUYLIST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -25,7 +25,9 @@ _FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remember whether the test body failed, so the page fixture can keep a screenshot."""
     report = yield
     if report.when == "call":
@@ -44,8 +46,8 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def _open_page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path, **options: object) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US", **options)  # type: ignore[arg-type]
+def _open_page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path, *, bypass_csp: bool) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US", bypass_csp=bypass_csp)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     problems: list[str] = []
@@ -56,9 +58,14 @@ def _open_page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path,
         if message.type == "error" and "Failed to load resource" not in message.text:
             problems.append(f"console error: {message.text}")
 
+    def on_dialog(dialog: Dialog) -> None:
+        # alert() and friends only ever come from injected script: the UI opens no dialogs.
+        problems.append(f"unexpected dialog: {dialog.message}")
+        dialog.dismiss()
+
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))
-    page.on("dialog", lambda dialog: (problems.append(f"unexpected dialog: {dialog.message}"), dialog.dismiss()))
+    page.on("dialog", on_dialog)
     try:
         yield page
         if request.node.stash.get(_FAILED, False):
@@ -74,7 +81,7 @@ def _open_page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path,
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
     """Give each test a fresh browser context: no cookies, storage or routes leak between tests."""
-    yield from _open_page(browser, request, tmp_path)
+    yield from _open_page(browser, request, tmp_path, bypass_csp=False)
 
 
 @pytest.fixture

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
-import urllib.request
 import uuid
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Request, Route, expect
+import requests
+from playwright.sync_api import Locator, Page, Request, Route, expect
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +35,7 @@ def buy(page: Page, username: str, userid: str, price: str) -> dict[str, Any]:
     return purchase
 
 
-def row_of(page: Page, purchase_id: str) -> Any:
+def row_of(page: Page, purchase_id: str) -> Locator:
     return page.locator("#purchases tr").filter(has_text=purchase_id)
 
 
@@ -54,16 +53,15 @@ def wait_until_listed(page: Page, userid: str, purchase_id: str) -> None:
 
 def api(frontend_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """Call the service through the frontend's /api proxy, as the browser does."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{frontend_url}/api{path}", data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=10) as response:
-        return json.load(response)
+    response = requests.request(method, f"{frontend_url}/api{path}", json=body, timeout=10)
+    response.raise_for_status()
+    return response.json()
 
 
 def test_page_is_served_with_security_headers(page: Page, frontend_url: str) -> None:
     response = page.goto(frontend_url)
-    assert response is not None and response.ok
+    assert response is not None
+    assert response.ok
     headers = response.headers
     assert "default-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
@@ -191,9 +189,7 @@ def test_server_message_and_network_errors_are_shown(page: Page, frontend_url: s
     page.unroute("**/api/buy")
     page.route("**/api/**", lambda route: route.abort("connectionrefused"))
     page.click("#buy-submit")
-    expect(page.locator("#buy-status")).to_have_text(
-        "Could not reach the server. Check your connection and try again."
-    )
+    expect(page.locator("#buy-status")).to_have_text("Could not reach the server. Check your connection and try again.")
 
 
 def test_retry_after_a_lost_answer_reuses_the_idempotency_key(page: Page, frontend_url: str) -> None:
@@ -217,7 +213,9 @@ def test_retry_after_a_lost_answer_reuses_the_idempotency_key(page: Page, fronte
 
     page.click("#buy-submit")
     expect(page.locator("#buy-status")).to_contain_text("recorded")
-    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
+    assert len(keys) == 2
+    assert keys[0]
+    assert keys[0] == keys[1]
 
 
 def test_load_more_pages_through_older_purchases(page: Page, frontend_url: str) -> None:

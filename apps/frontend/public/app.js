@@ -12,6 +12,7 @@
 
   // The same rules as customer-facing, so a form the UI accepts is one the server accepts.
   const USERNAME_MAX = 100;
+  const CONTROL_RE = /[\u0000-\u001f\u007f]/;
   const USERID_MAX = 64;
   const USERID_RE = /^[A-Za-z0-9._@:-]+$/;
   const PRICE_RE = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
@@ -150,6 +151,7 @@
   function checkUsername(value) {
     if (!value) return "Enter a username.";
     if (length(value) > USERNAME_MAX) return `Username can be at most ${USERNAME_MAX} characters.`;
+    if (CONTROL_RE.test(value)) return "Username cannot contain control characters such as tabs.";
     return "";
   }
 

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return worker_main()
     _prepare_metrics_dir()
     try:
-        settings = load_settings(component)  # type: ignore[arg-type]  # checked against COMPONENTS above
+        settings = load_settings(component)
     except SettingsError as exc:
         print(f"{component}: configuration error: {exc}", file=sys.stderr)
         return 2

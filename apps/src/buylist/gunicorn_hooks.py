@@ -9,7 +9,7 @@ def child_exit(_server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges (livesum) from the shared metrics directory."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # untyped in prometheus_client
 
 
 def worker_exit(_server: Any, worker: Any) -> None:

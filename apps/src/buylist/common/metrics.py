@@ -18,9 +18,7 @@ HTTP_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 # livesum: the HPA reads the sum over live gunicorn workers; dead workers' values are dropped.
-HTTP_IN_FLIGHT = Gauge(
-    "http_requests_in_flight", "HTTP requests being served right now", multiprocess_mode="livesum"
-)
+HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being served right now", multiprocess_mode="livesum")
 
 PRODUCED = Counter("kafka_producer_messages_total", "Events acknowledged by Kafka", ["topic"])
 PRODUCE_FAILURES = Counter(

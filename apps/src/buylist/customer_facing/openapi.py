@@ -55,9 +55,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Answers 201 only after Kafka acknowledged the event (acks=all).",
                     "requestBody": {
                         "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/PurchaseRequest"}}
-                        },
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseRequest"}}},
                     },
                     "responses": {
                         "201": {

@@ -15,6 +15,7 @@ from buylist.customer_facing.publisher import PublishFailed, PurchasePublisher
 
 bp = Blueprint("customer_facing", __name__)
 
+
 def _publisher() -> PurchasePublisher:
     publisher: PurchasePublisher = current_app.extensions["buylist.publisher"]
     return publisher
@@ -31,9 +32,7 @@ def buy() -> tuple[Response, int]:
     body = json_body()
     problems = request_problems(body)
     if problems:
-        raise ValidationFailed(
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems
-        )
+        raise ValidationFailed("; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems)
     event = new_event(body)
     purchase_id_var.set(event["id"])
     try:

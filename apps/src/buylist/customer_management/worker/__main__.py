@@ -24,7 +24,9 @@ def main() -> int:
         print(f"customer-management-worker: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.component, settings.log_level, settings.log_format)
-    store = PurchaseStore(settings.mongodb_uri, settings.mongodb_database, settings.mongodb_timeout_ms, settings.component)
+    store = PurchaseStore(
+        settings.mongodb_uri, settings.mongodb_database, settings.mongodb_timeout_ms, settings.component
+    )
     worker = Worker(settings, store)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -80,9 +80,7 @@ def classify(record: Record) -> Accepted | Rejected:
     return Accepted(record, event)
 
 
-def handle(
-    batch: Sequence[Record], store: Store, dead_letter: Callable[[list[Rejected]], None]
-) -> BatchResult:
+def handle(batch: Sequence[Record], store: Store, dead_letter: Callable[[list[Rejected]], None]) -> BatchResult:
     """Store a batch's valid events and dead-letter the rest; raise if either cannot be done now."""
     result = BatchResult()
     for record in batch:

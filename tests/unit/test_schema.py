@@ -1,0 +1,128 @@
+"""One JSON Schema decides what a purchase is, for the API, the worker and the tests."""
+
+import json
+import math
+from datetime import UTC, datetime
+
+import pytest
+
+from buylist.common.schema import (
+    InvalidJson,
+    encode_event,
+    event_problems,
+    event_schema,
+    new_event,
+    parse_json,
+    parse_timestamp,
+    property_problem,
+    request_problems,
+)
+
+pytestmark = pytest.mark.unit
+
+GOOD = {"username": "Ann", "userid": "ann-1", "price": 12.5}
+
+
+def fields(problems):
+    return {p["field"] for p in problems}
+
+
+def test_valid_request_has_no_problems():
+    assert request_problems(GOOD) == []
+    assert request_problems({**GOOD, "price": 1}) == []
+    assert request_problems({**GOOD, "username": "<script>alert(1)</script>"}) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**GOOD, "username": ""}, "username"),
+        ({**GOOD, "username": "   "}, "username"),
+        ({**GOOD, "username": "a\nb"}, "username"),
+        ({**GOOD, "username": "Ann\n"}, "username"),
+        ({**GOOD, "username": "x" * 101}, "username"),
+        ({**GOOD, "userid": ""}, "userid"),
+        ({**GOOD, "userid": "../purchases"}, "userid"),
+        ({**GOOD, "userid": "a/b"}, "userid"),
+        ({**GOOD, "userid": "ann\n"}, "userid"),
+        ({**GOOD, "userid": "x" * 65}, "userid"),
+        ({**GOOD, "price": 0}, "price"),
+        ({**GOOD, "price": -1}, "price"),
+        ({**GOOD, "price": "12"}, "price"),
+        ({**GOOD, "price": True}, "price"),
+        ({**GOOD, "price": None}, "price"),
+        ({**GOOD, "price": [1]}, "price"),
+        ({**GOOD, "price": {"v": 1}}, "price"),
+        ({**GOOD, "price": math.inf}, "price"),
+        ({**GOOD, "price": 1_000_000.01}, "price"),
+        ({**GOOD, "username": 5}, "username"),
+        ({**GOOD, "userid": ["a"]}, "userid"),
+    ],
+)
+def test_each_bad_field_is_reported_by_name(body, field):
+    assert field in fields(request_problems(body))
+
+
+@pytest.mark.parametrize("body", [[], "x", 1, None, {}, {**GOOD, "id": "chosen-by-client"}])
+def test_bodies_that_are_not_a_purchase_request_are_refused(body):
+    assert request_problems(body)
+
+
+def test_new_event_is_a_valid_event_with_uuid_and_utc_millis():
+    event = new_event(GOOD, now=datetime(2026, 1, 31, 12, 0, 0, 123456, tzinfo=UTC))
+    assert event_problems(event) == []
+    assert event["timestamp"] == "2026-01-31T12:00:00.123Z"
+    assert parse_timestamp(event["timestamp"]) == datetime(2026, 1, 31, 12, 0, 0, 123000, tzinfo=UTC)
+    assert json.loads(encode_event(event)) == event
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": "not-a-uuid"},
+        {"id": "A0000000-0000-4000-8000-000000000000"},
+        {"timestamp": "2026-01-31 12:00:00"},
+        {"timestamp": "2026-01-31T12:00:00.000Z\n"},
+        {"extra": 1},
+    ],
+)
+def test_event_problems_catch_what_a_producer_could_get_wrong(change):
+    event = {**new_event(GOOD), **change}
+    assert event_problems(event)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b'{"price": NaN}',
+        b'{"price": Infinity}',
+        b'{"price": -Infinity}',
+        b'{"a": 1, "a": 2}',
+        b"\xff\xfe",
+        b"[" * 50_000,
+        b"1" * 5000,
+    ],
+)
+def test_parse_json_refuses_what_is_not_strict_json(raw):
+    with pytest.raises(InvalidJson):
+        parse_json(raw)
+
+
+def test_parse_json_turns_overflowing_floats_into_infinity_which_the_schema_refuses():
+    body = parse_json(b'{"username": "a", "userid": "b", "price": 1e309}')
+    assert math.isinf(body["price"])
+    assert "price" in fields(request_problems(body))
+
+
+def test_property_problem_checks_one_field_with_a_readable_message():
+    assert property_problem("userid", "ann-1") is None
+    assert property_problem("userid", "..%2F") == "may only contain letters, digits and . _ @ : -"
+
+
+def test_schema_is_draft_2020_12_and_closed():
+    schema = event_schema()
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"id", "username", "userid", "price", "timestamp"}
