@@ -29,9 +29,15 @@ mime_types="$(dirname "${conf_path:-/etc/nginx/nginx.conf}")/mime.types"
 
 public="$BUYLIST_ROOT/apps/frontend/public"
 template="$BUYLIST_ROOT/apps/frontend/nginx/default.conf.template"
+# Paths go into nginx's config in double quotes, where these would still mean something.
+nginx_safe() {
+  [[ $1 != *[\\\"\$]* && $1 != *$'\n'* ]] || die "cannot use a path containing \\, \", \$ or a newline: $1"
+}
+nginx_safe "$state_dir"
 mkdir -p "$state_dir"
 state_dir=$(cd "$state_dir" && pwd)
 mkdir -p "$state_dir/tmp"
+for path in "$state_dir" "$public" "$mime_types"; do nginx_safe "$path"; done
 
 # Substitute just these two: nginx's own $variables in the template must survive.
 export BUYLIST_FRONTEND_PORT="$bind:$port" BUYLIST_CUSTOMER_FACING_URL="$upstream"
@@ -57,7 +63,7 @@ cat >"$state_dir/nginx.conf" <<CONF
 # Written by scripts/run-frontend.sh; edits are overwritten on the next start.
 $user_line
 worker_processes 1;
-pid $state_dir/nginx.pid;
+pid "$state_dir/nginx.pid";
 error_log stderr warn;
 
 events {
@@ -65,7 +71,7 @@ events {
 }
 
 http {
-    include $mime_types;
+    include "$mime_types";
     default_type application/octet-stream;
     sendfile on;
     keepalive_timeout 65s;
@@ -76,14 +82,14 @@ http {
         '"upstream_duration_s":"\$upstream_response_time","user_agent":"\$http_user_agent"}';
     access_log /dev/stdout buylist_json;
 
-    client_body_temp_path $state_dir/tmp/client_body;
-    proxy_temp_path $state_dir/tmp/proxy;
-    fastcgi_temp_path $state_dir/tmp/fastcgi;
-    uwsgi_temp_path $state_dir/tmp/uwsgi;
-    scgi_temp_path $state_dir/tmp/scgi;
+    client_body_temp_path "$state_dir/tmp/client_body";
+    proxy_temp_path "$state_dir/tmp/proxy";
+    fastcgi_temp_path "$state_dir/tmp/fastcgi";
+    uwsgi_temp_path "$state_dir/tmp/uwsgi";
+    scgi_temp_path "$state_dir/tmp/scgi";
 
-    root $public;
-    include $state_dir/default.conf;
+    root "$public";
+    include "$state_dir/default.conf";
 }
 CONF
 

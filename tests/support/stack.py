@@ -46,7 +46,7 @@ class Kafka:
         """Return the group's committed offset per partition of `purchases`."""
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
         try:
-            offsets = admin.list_consumer_group_offsets(group)
+            offsets = admin.list_group_offsets(group)[group]
         finally:
             admin.close()
         return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == "purchases"}

@@ -45,6 +45,8 @@ def test_valid_request_has_no_problems():
         ({**GOOD, "userid": "../purchases"}, "userid"),
         ({**GOOD, "userid": "a/b"}, "userid"),
         ({**GOOD, "userid": "ann\n"}, "userid"),
+        ({**GOOD, "userid": "."}, "userid"),
+        ({**GOOD, "userid": "..."}, "userid"),
         ({**GOOD, "userid": "x" * 65}, "userid"),
         ({**GOOD, "price": 0}, "price"),
         ({**GOOD, "price": -1}, "price"),
@@ -118,7 +120,8 @@ def test_parse_json_turns_overflowing_floats_into_infinity_which_the_schema_refu
 
 def test_property_problem_checks_one_field_with_a_readable_message():
     assert property_problem("userid", "ann-1") is None
-    assert property_problem("userid", "..%2F") == "may only contain letters, digits and . _ @ : -"
+    assert property_problem("userid", "a.b") is None
+    assert property_problem("userid", "..%2F") == "may only contain letters, digits and . _ @ : - (and not only dots)"
 
 
 def test_schema_is_draft_2020_12_and_closed():

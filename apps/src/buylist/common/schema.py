@@ -60,7 +60,7 @@ def _problems(kind: str, document: Any) -> list[dict[str, str]]:
 
 _MESSAGES: Final = {
     ("username", "pattern"): "must contain a visible character and no control characters",
-    ("userid", "pattern"): "may only contain letters, digits and . _ @ : -",
+    ("userid", "pattern"): "may only contain letters, digits and . _ @ : - (and not only dots)",
     ("id", "pattern"): "must be a lowercase UUID",
     ("timestamp", "pattern"): "must be RFC 3339 UTC with milliseconds, e.g. 2026-01-31T12:00:00.000Z",
     ("price", "exclusiveMinimum"): "must be greater than 0",

@@ -82,6 +82,8 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
 
 def init_http_edge(app: Flask) -> None:
     """Give every request an id, log one line per request and turn every error into JSON."""
+    # A decoded %2F yields "//"; merging it would redirect "/x/%2Fvictim" to "/x/victim".
+    app.url_map.merge_slashes = False
 
     @app.before_request
     def _request_id() -> None:

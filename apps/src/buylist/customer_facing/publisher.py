@@ -57,6 +57,8 @@ class PurchasePublisher:
             "request_timeout_ms": max(timeout_ms - 500, 500),
             "delivery_timeout_ms": timeout_ms,
             "max_block_ms": max(timeout_ms - 500, 500),
+            # The constructor contacts the broker to learn its version; never for longer than a request may wait.
+            "bootstrap_timeout_ms": max(timeout_ms - 500, 500),
             "retry_backoff_ms": 100,
             "reconnect_backoff_max_ms": 1000,
         }
@@ -64,7 +66,12 @@ class PurchasePublisher:
     def _get_producer(self) -> KafkaProducer:
         with self._lock:
             if self._producer is None:
-                self._producer = KafkaProducer(**self._options())
+                try:
+                    self._producer = KafkaProducer(**self._options())
+                except KafkaError as exc:
+                    self._failed_at = time.monotonic()
+                    PRODUCE_FAILURES.labels(self._settings.kafka_topic, "no_broker").inc()
+                    raise PublishFailed(f"cannot reach Kafka: {type(exc).__name__}", retry_after=2) from exc
             return self._producer
 
     def _discard(self, producer: KafkaProducer) -> None:

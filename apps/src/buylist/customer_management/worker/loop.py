@@ -49,7 +49,6 @@ class Worker:
         self.store = store
         self.state = state or WorkerState()
         self._stopping = threading.Event()
-        self._consumer: KafkaConsumer | None = None
         self._dlq: KafkaProducer | None = None
         self._backoff_s = 0.0
         self._last_ping = 0.0
@@ -72,19 +71,24 @@ class Worker:
             max_poll_interval_ms=300000,
             request_timeout_ms=30000,
             reconnect_backoff_max_ms=2000,
+            bootstrap_timeout_ms=10000,
         )
 
     def _dead_letter(self, rejected: list[Rejected]) -> None:
         if self._dlq is None:
-            self._dlq = KafkaProducer(
-                **self.settings.kafka_client_options,
-                client_id=f"{self.settings.component}-dlq",
-                acks="all",
-                enable_idempotence=True,
-                delivery_timeout_ms=10000,
-                request_timeout_ms=5000,
-                max_block_ms=5000,
-            )
+            try:
+                self._dlq = KafkaProducer(
+                    **self.settings.kafka_client_options,
+                    client_id=f"{self.settings.component}-dlq",
+                    acks="all",
+                    enable_idempotence=True,
+                    delivery_timeout_ms=10000,
+                    request_timeout_ms=5000,
+                    max_block_ms=5000,
+                    bootstrap_timeout_ms=5000,
+                )
+            except KafkaError as exc:
+                raise DeadLetterUnavailable(str(exc)) from exc
         futures = []
         for item in rejected:
             rec = item.record
@@ -142,7 +146,10 @@ class Worker:
     def run(self) -> None:
         """Loop until stopped; on return the last stored batch is committed and the group left."""
         self._prepare_store()
-        self._consumer = consumer = self._consumer_for()
+        consumer = self._connect()
+        if consumer is None:
+            self.store.close()
+            return
         log.info("worker consuming", extra={"topic": self.settings.kafka_topic, "group": self.settings.kafka_group})
         try:
             while not self._stopping.is_set():
@@ -158,6 +165,15 @@ class Worker:
             if self._dlq is not None:
                 self._dlq.close(timeout=5)
             self.store.close()
+
+    def _connect(self) -> KafkaConsumer | None:
+        """Create the consumer, retrying while the broker is unreachable; None if stopped first."""
+        while not self._stopping.is_set():
+            try:
+                return self._consumer_for()
+            except KafkaError as exc:
+                self._fail("kafka", exc)
+        return None
 
     def _idle(self) -> None:
         now = time.monotonic()
@@ -208,7 +224,6 @@ class Worker:
 
     def _record(self, result: BatchResult, seconds: float, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         topic = self.settings.kafka_topic
-        new = result.stored
         PROCESSED.labels(topic, "stored").inc(result.stored)
         PROCESSED.labels(topic, "duplicate").inc(result.duplicates)
         PROCESSED.labels(topic, "dead_lettered").inc(len(result.rejected))
@@ -217,7 +232,7 @@ class Worker:
             processing.observe(seconds)
         for item in result.accepted:
             log.info(
-                "purchase stored",
+                "purchase persisted",
                 extra={
                     "purchase_id": item.event["id"],
                     "request_id": header(item.record, "request-id"),
@@ -230,7 +245,7 @@ class Worker:
             "batch committed",
             extra={
                 "events": len(result.accepted) + len(result.rejected),
-                "stored": new,
+                "stored": result.stored,
                 "duplicates": result.duplicates,
                 "dead_lettered": len(result.rejected),
                 "partitions": sorted(tp.partition for tp in offsets),
