@@ -66,8 +66,7 @@ install_ferretdb() {
   chmod -R u+w "$build"
   echo "$FERRETDB_VERSION" >"$build/build/version/version.txt"
   mkdir -p "$(dirname "$FERRETDB_BIN")"
-  with_progress "go build ./cmd/ferretdb" \
-    bash -c 'cd "$1" && go build -trimpath -o "$2.tmp" ./cmd/ferretdb' _ "$build" "$FERRETDB_BIN"
+  with_progress "go build ./cmd/ferretdb" go -C "$build" build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
   rm -rf "$build"
 }

@@ -210,7 +210,7 @@ cmd_status() {
 cmd_logs() {
   [[ -d $LOGS ]] || die "no logs yet (make up first)"
   if [[ -n ${1:-} ]]; then
-    [[ -f $LOGS/$1.log ]] || die "no log named $1; have: $(cd "$LOGS" && ls -- *.log | sed 's/\.log$//' | tr '\n' ' ')"
+    [[ -f $LOGS/$1.log ]] || die "no log named $1; have: $(find "$LOGS" -name '*.log' -printf '%f ' | sed 's/\.log//g')"
     exec tail -n 100 -F "$LOGS/$1.log"
   fi
   exec tail -n 20 -F "$LOGS"/*.log

@@ -33,7 +33,7 @@ log.retention.hours=168
 PROPS
 
 java_opts=(
-  -Xms256m -Xmx${KAFKA_HEAP:-512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+  -Xms256m "-Xmx${KAFKA_HEAP:-512m}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -Djava.awt.headless=true
   "-Dlog4j2.configurationFile=$BUYLIST_ROOT/scripts/kafka/log4j2.properties"
   -cp "$KAFKA_LIBS/*"
