@@ -130,12 +130,16 @@ def test_metrics_count_the_pipeline_per_process_and_in_prometheus(stack: Stack, 
         )
 
     wait_until(scraped, 30, interval=1, what="Prometheus scraped the pipeline counters")
-    targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
-    assert {t["labels"]["job"]: t["health"] for t in targets} == {
-        "customer-facing": "up",
-        "customer-management-api": "up",
-        "customer-management-worker": "up",
-    }
+
+    def targets_up() -> bool:
+        targets = requests.get(f"{prometheus.url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+        return {t["labels"]["job"]: t["health"] for t in targets} == {
+            "customer-facing": "up",
+            "customer-management-api": "up",
+            "customer-management-worker": "up",
+        }
+
+    wait_until(targets_up, 15, interval=1, what="all three scrape jobs up")
 
 
 def test_probes_answer_on_every_component(stack: Stack):

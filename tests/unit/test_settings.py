@@ -72,3 +72,4 @@ def test_every_variable_is_documented_with_the_prefix():
     rows = describe()
     assert rows
     assert all(var.startswith("BUYLIST_") for var, *_ in rows)
+    assert [var for var, _default, _required, doc in rows if not doc] == []

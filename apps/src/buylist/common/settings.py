@@ -42,23 +42,36 @@ class Settings:
     kafka_bootstrap: str = field(
         default="", metadata=_meta("BUYLIST_KAFKA_BOOTSTRAP", _KAFKA, "comma-separated host:port list")
     )
-    kafka_topic: str = field(default="purchases", metadata=_meta("BUYLIST_KAFKA_TOPIC"))
-    kafka_dlq_topic: str = field(default="purchases.dlq", metadata=_meta("BUYLIST_KAFKA_DLQ_TOPIC"))
-    kafka_group: str = field(default="purchase-group", metadata=_meta("BUYLIST_KAFKA_GROUP"))
+    kafka_topic: str = field(
+        default="purchases",
+        metadata=_meta("BUYLIST_KAFKA_TOPIC", doc="topic purchases are produced to and consumed from"),
+    )
+    kafka_dlq_topic: str = field(
+        default="purchases.dlq",
+        metadata=_meta("BUYLIST_KAFKA_DLQ_TOPIC", doc="where the worker puts events it can never store"),
+    )
+    kafka_group: str = field(
+        default="purchase-group",
+        metadata=_meta("BUYLIST_KAFKA_GROUP", doc="the worker's consumer group (KEDA reads its lag)"),
+    )
     kafka_security_protocol: str = field(
         default="PLAINTEXT", metadata=_meta("BUYLIST_KAFKA_SECURITY_PROTOCOL", doc="PLAINTEXT, SASL_PLAINTEXT, ...")
     )
     kafka_sasl_mechanism: str = field(
         default="", metadata=_meta("BUYLIST_KAFKA_SASL_MECHANISM", doc="PLAIN or SCRAM-SHA-256/512 when SASL is on")
     )
-    kafka_sasl_username: str = field(default="", metadata=_meta("BUYLIST_KAFKA_SASL_USERNAME"))
-    kafka_sasl_password: str = field(default="", metadata=_meta("BUYLIST_KAFKA_SASL_PASSWORD"))
+    kafka_sasl_username: str = field(default="", metadata=_meta("BUYLIST_KAFKA_SASL_USERNAME", doc="SASL user"))
+    kafka_sasl_password: str = field(
+        default="", metadata=_meta("BUYLIST_KAFKA_SASL_PASSWORD", doc="SASL password (from a Secret)")
+    )
     publish_timeout_s: float = field(
         default=2.5,
         metadata=_meta("BUYLIST_PUBLISH_TIMEOUT_SECONDS", doc="longest wait for Kafka's acknowledgement"),
     )
     mongodb_uri: str = field(default="", metadata=_meta("BUYLIST_MONGODB_URI", _MONGO, "mongodb:// connection URI"))
-    mongodb_database: str = field(default="buylist", metadata=_meta("BUYLIST_MONGODB_DATABASE"))
+    mongodb_database: str = field(
+        default="buylist", metadata=_meta("BUYLIST_MONGODB_DATABASE", doc="database holding the purchases collection")
+    )
     mongodb_timeout_ms: int = field(
         default=2000, metadata=_meta("BUYLIST_MONGODB_TIMEOUT_MS", doc="server selection and socket timeout")
     )
@@ -66,10 +79,19 @@ class Settings:
         default="",
         metadata=_meta("BUYLIST_MANAGEMENT_URL", _FACING, "base URL of customer-management-api"),
     )
-    management_timeout_s: float = field(default=3.0, metadata=_meta("BUYLIST_MANAGEMENT_TIMEOUT_SECONDS"))
-    max_body_bytes: int = field(default=16384, metadata=_meta("BUYLIST_MAX_BODY_BYTES"))
-    worker_batch_size: int = field(default=500, metadata=_meta("BUYLIST_WORKER_BATCH_SIZE"))
-    worker_max_backoff_s: float = field(default=10.0, metadata=_meta("BUYLIST_WORKER_MAX_BACKOFF_SECONDS"))
+    management_timeout_s: float = field(
+        default=3.0, metadata=_meta("BUYLIST_MANAGEMENT_TIMEOUT_SECONDS", doc="timeout of each call to the API")
+    )
+    max_body_bytes: int = field(
+        default=16384, metadata=_meta("BUYLIST_MAX_BODY_BYTES", doc="larger request bodies get 413")
+    )
+    worker_batch_size: int = field(
+        default=500, metadata=_meta("BUYLIST_WORKER_BATCH_SIZE", doc="most events stored per poll")
+    )
+    worker_max_backoff_s: float = field(
+        default=10.0,
+        metadata=_meta("BUYLIST_WORKER_MAX_BACKOFF_SECONDS", doc="cap of the retry backoff while a dependency is down"),
+    )
 
     @property
     def http_port(self) -> int:
