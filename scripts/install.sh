@@ -109,6 +109,27 @@ install_chromium() {
   fi
 }
 
+preflight() {  # name every missing prerequisite at once, before installing anything
+  local missing=()
+  command -v python3 >/dev/null || missing+=("python3 3.11+ (Debian: apt-get install python3 python3-venv)")
+  command -v curl >/dev/null || missing+=("curl (Debian: apt-get install curl)")
+  if [[ ! -f $KAFKA_LIBS/.complete ]] || ! command -v java >/dev/null; then
+    command -v java >/dev/null || missing+=("java 17+ to run Kafka (Debian: apt-get install openjdk-17-jre-headless)")
+    [[ -f $KAFKA_LIBS/.complete ]] || command -v mvn >/dev/null \
+      || missing+=("mvn to fetch the Kafka jars (Debian: apt-get install maven)")
+  fi
+  [[ -x $FERRETDB_BIN ]] || command -v go >/dev/null \
+    || missing+=("go 1.24+ to build FerretDB (https://go.dev/doc/install)")
+  if [[ ! -x /usr/bin/prometheus || ! -x /usr/sbin/nginx ]] && ! command -v apt-get >/dev/null; then
+    missing+=("apt-get to install prometheus and nginx (or install both with your package manager)")
+  fi
+  if ((${#missing[@]})); then
+    printf '\033[1;31merror:\033[0m missing prerequisites:\n' >&2
+    printf '  - %s\n' "${missing[@]}" >&2
+    exit 1
+  fi
+}
+
 main() {
   local parts=("$@")
   ((${#parts[@]})) || parts=(all)
@@ -119,7 +140,7 @@ main() {
       ferretdb) install_ferretdb ;;
       system) install_system ;;
       chromium) install_chromium ;;
-      all) install_venv; install_kafka; install_ferretdb; install_system ;;
+      all) preflight; install_venv; install_kafka; install_ferretdb; install_system ;;
       *) die "unknown part '$part' (venv, kafka, ferretdb, system, chromium, all)" ;;
     esac
   done

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from kafka import KafkaAdminClient
 
 from tests.integration.helpers import buy, new_userid, wait_listed
 from tests.support.processes import wait_until
@@ -123,3 +124,29 @@ def test_store_down_commits_nothing_and_the_worker_catches_up(private: Stack):
     wait_until(lambda: ready(s.worker_url) == 200, 20, what="worker ready again")
     assert sum(kafka.committed_offsets().values()) == sum(committed_before.values()) + 5
     assert s.processes["customer-management-worker"].running()
+
+
+def test_sigterm_finishes_commits_and_leaves_the_group(private: Stack):
+    s, kafka = private.services, private.kafka
+    userid = new_userid("term")
+    for price in range(1, 21):
+        assert buy(s.facing_url, userid, price=price).status_code == 201
+    worker = s.processes["customer-management-worker"]
+    worker.signal(signal.SIGTERM)
+    assert worker.popen is not None
+    assert worker.popen.wait(20) == 0
+    messages = [line.get("message") for line in s.logs("customer-management-worker")]
+    assert "worker stopping: leaving the group" in messages
+    assert messages[-1] == "worker stopped"
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, request_timeout_ms=5000)
+    try:
+        group = admin.describe_groups(["purchase-group"])["purchase-group"]
+    finally:
+        admin.close()
+    # Left, not timed out: no member lingers for the session timeout.
+    assert group["members"] == []
+    # Whatever it stored it committed: a new worker finds the rest and stores each purchase once.
+    s.start_component("customer-management-worker")
+    assert len(wait_listed(s.facing_url, userid, 20)) == 20
+    assert len(private.mongo.purchases(s.database, userid=userid)) == 20

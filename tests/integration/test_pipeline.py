@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from kafka import KafkaConsumer, KafkaProducer
 
+from buylist.common.schema import encode_event, new_event
 from tests.integration.helpers import buy, listed, metric, new_userid, wait_listed
 from tests.support.processes import wait_until
 from tests.support.stack import Prometheus, Stack
@@ -149,3 +153,44 @@ def test_probes_answer_on_every_component(stack: Stack):
         assert requests.get(f"{url}/ready", timeout=5).status_code == 200
     spec = requests.get(f"{s.facing_url}/openapi.json", timeout=5).json()
     assert "/buy" in spec["paths"]
+
+
+def test_poison_events_go_to_the_dead_letter_topic_and_good_ones_around_them_are_stored(stack: Stack):
+    s, bootstrap = stack.services, stack.kafka.bootstrap
+    userid = new_userid("poison")
+    good = [new_event({"username": "ok", "userid": userid, "price": p}) for p in (1, 2)]
+    marker = uuid.uuid4().hex
+    poison = [
+        (b"not json " + marker.encode(), [("schema-version", b"1")]),
+        (json.dumps({"id": marker}).encode(), [("schema-version", b"1")]),
+        (encode_event(new_event({"username": marker, "userid": userid, "price": 3})), [("schema-version", b"9")]),
+    ]
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        key = userid.encode()  # one partition: the poison sits between the good events
+        producer.send("purchases", encode_event(good[0]), key=key, headers=[("schema-version", b"1")]).get(10)
+        for value, headers in poison:
+            producer.send("purchases", value, key=key, headers=headers).get(10)
+        producer.send("purchases", encode_event(good[1]), key=key, headers=[("schema-version", b"1")]).get(10)
+    finally:
+        producer.close()
+
+    assert {p["id"] for p in wait_listed(s.facing_url, userid, 2)} == {e["id"] for e in good}
+    consumer = KafkaConsumer(
+        "purchases.dlq", bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000
+    )
+    try:
+        found = {}
+        for record in consumer:
+            if marker.encode() in (record.value or b""):
+                found[record.value] = dict(record.headers)
+    finally:
+        consumer.close()
+    assert set(found) == {value for value, _ in poison}
+    reasons = sorted(h["dlq-reason"].decode() for h in found.values())
+    assert reasons == ["not_json", "schema_invalid", "unknown_schema_version"]
+    for headers in found.values():
+        assert headers["dlq-source-topic"] == b"purchases"
+        assert int(headers["dlq-source-offset"]) >= 0
+        assert headers["dlq-error"]
+    assert len(stack.mongo.purchases(s.database, userid=userid)) == 2
