@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what buylist needs, idempotently and cached: install.sh [venv|kafka|ferretdb|system|chromium|all]...
+# Install what buylist needs, idempotently and cached:
+#   install.sh [venv|kafka|ferretdb|system|chromium|helm|checkov|all]...
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -71,6 +72,30 @@ install_ferretdb() {
   rm -rf "$build"
 }
 
+install_helm() {
+  if [[ -x $HELM_BIN ]]; then
+    say "helm $HELM_VERSION: cached ($HELM_BIN)"
+    return
+  fi
+  need go "Install Go 1.24+ (https://go.dev/doc/install) to build helm."
+  say "helm $HELM_VERSION: building with go install"
+  mkdir -p "$(dirname "$HELM_BIN")"
+  with_progress "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
+    env GOBIN="$(dirname "$HELM_BIN")" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+install_checkov() {
+  if [[ -x $CHECKOV_VENV/bin/checkov ]]; then
+    say "checkov $CHECKOV_VERSION: cached ($CHECKOV_VENV)"
+    return
+  fi
+  say "checkov $CHECKOV_VERSION: installing into a venv of its own"
+  rm -rf "$CHECKOV_VENV"
+  python3 -m venv "$CHECKOV_VENV"
+  with_progress "pip install checkov==$CHECKOV_VERSION" \
+    "$CHECKOV_VENV/bin/pip" install --disable-pip-version-check -q "checkov==$CHECKOV_VERSION"
+}
+
 apt_install() {  # apt_install <package>... : install Debian packages whose commands are missing
   need apt-get "Install these packages with your system's package manager: $*"
   local sudo=()
@@ -140,8 +165,10 @@ main() {
       ferretdb) install_ferretdb ;;
       system) install_system ;;
       chromium) install_chromium ;;
+      helm) install_helm ;;
+      checkov) install_checkov ;;
       all) preflight; install_venv; install_kafka; install_ferretdb; install_system ;;
-      *) die "unknown part '$part' (venv, kafka, ferretdb, system, chromium, all)" ;;
+      *) die "unknown part '$part' (venv, kafka, ferretdb, system, chromium, helm, checkov, all)" ;;
     esac
   done
 }

@@ -12,8 +12,14 @@ FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 # The pom is part of the cache key: changing the resolved jars must refetch them.
 KAFKA_LIBS="$BUYLIST_CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$BUYLIST_ROOT/scripts/kafka/pom.xml" | cut -c1-12)/libs"
 FERRETDB_BIN="$BUYLIST_CACHE/ferretdb-$FERRETDB_VERSION/ferretdb"
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+HELM_BIN="$BUYLIST_CACHE/helm-$HELM_VERSION/helm"
+# checkov pins many libraries of its own; it lives in a venv of its own so it never moves the project's pins.
+CHECKOV_VERSION="${CHECKOV_VERSION:-3.3.30}"
+CHECKOV_VENV="$BUYLIST_CACHE/checkov-$CHECKOV_VERSION"
 
 export BUYLIST_ROOT BUYLIST_CACHE BUYLIST_VENV BUYLIST_STATE KAFKA_VERSION FERRETDB_VERSION KAFKA_LIBS FERRETDB_BIN
+export HELM_VERSION HELM_BIN CHECKOV_VERSION CHECKOV_VENV
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 warn() { printf '\033[1;33mwarning:\033[0m %s\n' "$*" >&2; }
