@@ -47,14 +47,41 @@ class FakeManagement:
         return [{"id": "x", "userid": userid}], "next-page"
 
 
+class FakeIdempotency:
+    """Keeps reservations in a dict with the store's semantics (see integration tests for the real one)."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def reserve(self, userid, key, body, make_event):
+        from buylist.customer_facing.idempotency import KeyReused, Reservation, fingerprint
+
+        record = self.records.get((userid, key))
+        if record is None:
+            record = self.records[(userid, key)] = {"fp": fingerprint(body), "event": make_event(), "done": False}
+            return Reservation(record["event"], replay=False)
+        if record["fp"] != fingerprint(body):
+            raise KeyReused("reused")
+        return Reservation(record["event"], replay=record["done"])
+
+    def finish(self, userid, key, *, published):
+        self.records[(userid, key)]["done"] = published
+
+
 @pytest.fixture
 def app():
     settings = load_settings(
-        "customer-facing", {"BUYLIST_KAFKA_BOOTSTRAP": "127.0.0.1:1", "BUYLIST_MANAGEMENT_URL": "http://127.0.0.1:1"}
+        "customer-facing",
+        {
+            "BUYLIST_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+            "BUYLIST_MANAGEMENT_URL": "http://127.0.0.1:1",
+            "BUYLIST_MONGODB_URI": "mongodb://127.0.0.1:1/",
+        },
     )
     app = create_app(settings)
     app.extensions["buylist.publisher"] = FakePublisher()
     app.extensions["buylist.management"] = FakeManagement()
+    app.extensions["buylist.idempotency"] = FakeIdempotency()
     return app
 
 
@@ -191,3 +218,41 @@ def test_openapi_describes_the_routes_with_the_event_schema(client):
 )
 def test_encode_segment_leaves_no_character_that_changes_the_path(userid, segment):
     assert encode_segment(userid) == segment
+
+
+def test_same_idempotency_key_returns_the_same_purchase_and_publishes_once(app, client):
+    body = {"username": "Ann", "userid": "ann", "price": 5}
+    first = post(client, body, headers={"Idempotency-Key": "k-1"})
+    second = post(client, body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["purchase"] == second.get_json()["purchase"]
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert len(app.extensions["buylist.publisher"].events) == 1
+
+
+def test_a_failed_publish_is_retried_with_the_same_event(app, client):
+    body = {"username": "Ann", "userid": "ann", "price": 5}
+    app.extensions["buylist.publisher"].fail = "KafkaTimeoutError"
+    assert post(client, body, headers={"Idempotency-Key": "k-2"}).status_code == 503
+    app.extensions["buylist.publisher"].fail = None
+    retry = post(client, body, headers={"Idempotency-Key": "k-2"})
+    assert retry.status_code == 201
+    reserved = app.extensions["buylist.idempotency"].records[("ann", "k-2")]["event"]
+    assert retry.get_json()["purchase"]["id"] == reserved["id"]
+
+
+def test_a_key_reused_with_another_body_is_422(app, client):
+    assert (
+        post(client, {"username": "Ann", "userid": "ann", "price": 5}, headers={"Idempotency-Key": "k-3"}).status_code
+        == 201
+    )
+    reused = post(client, {"username": "Ann", "userid": "ann", "price": 6}, headers={"Idempotency-Key": "k-3"})
+    assert reused.status_code == 422
+    assert reused.get_json()["error"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 201, "ключ"])
+def test_malformed_idempotency_keys_are_400(client, key):
+    response = post(client, {"username": "Ann", "userid": "ann", "price": 5}, headers={"Idempotency-Key": key})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_idempotency_key"

@@ -18,7 +18,12 @@ def sample(name, **labels):
 @pytest.fixture
 def client():
     settings = load_settings(
-        "customer-facing", {"BUYLIST_KAFKA_BOOTSTRAP": "127.0.0.1:1", "BUYLIST_MANAGEMENT_URL": "http://127.0.0.1:1"}
+        "customer-facing",
+        {
+            "BUYLIST_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+            "BUYLIST_MANAGEMENT_URL": "http://127.0.0.1:1",
+            "BUYLIST_MONGODB_URI": "mongodb://127.0.0.1:1/",
+        },
     )
     return create_app(settings).test_client()
 

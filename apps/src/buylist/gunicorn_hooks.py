@@ -13,8 +13,11 @@ def child_exit(_server: Any, worker: Any) -> None:
 
 
 def worker_exit(_server: Any, worker: Any) -> None:
-    """Flush and close the worker's Kafka producer after in-flight requests finished."""
-    app = getattr(worker, "wsgi", None)
-    publisher = getattr(app, "extensions", {}).get("buylist.publisher") if app is not None else None
+    """Flush and close the worker's Kafka producer and MongoDB clients after in-flight requests finished."""
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", {})
+    publisher = extensions.get("buylist.publisher")
     if publisher is not None:
         publisher.close(timeout_s=5.0)
+    for name in ("buylist.idempotency", "buylist.store"):
+        if extensions.get(name) is not None:
+            extensions[name].close()

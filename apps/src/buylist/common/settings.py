@@ -16,7 +16,8 @@ COMPONENTS: tuple[Component, ...] = (
 
 _FACING: frozenset[Component] = frozenset({"customer-facing"})
 _KAFKA: frozenset[Component] = frozenset({"customer-facing", "customer-management-worker"})
-_MONGO: frozenset[Component] = frozenset({"customer-management-api", "customer-management-worker"})
+# customer-facing keeps its Idempotency-Key records in MongoDB; the purchases themselves go through Kafka.
+_MONGO: frozenset[Component] = frozenset(COMPONENTS)
 
 
 class SettingsError(Exception):

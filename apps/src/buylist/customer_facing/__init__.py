@@ -8,6 +8,7 @@ from buylist.common.logging import configure_logging
 from buylist.common.metrics import init_http_metrics
 from buylist.common.settings import Settings, load_settings
 from buylist.common.web import init_http_edge
+from buylist.customer_facing.idempotency import IdempotencyStore
 from buylist.customer_facing.management import ManagementClient
 from buylist.customer_facing.publisher import PurchasePublisher
 from buylist.customer_facing.routes import bp
@@ -21,6 +22,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["buylist.settings"] = settings
     app.extensions["buylist.publisher"] = PurchasePublisher(settings)
+    app.extensions["buylist.idempotency"] = IdempotencyStore(
+        settings.mongodb_uri, settings.mongodb_database, settings.mongodb_timeout_ms, settings.component
+    )
     app.extensions["buylist.management"] = ManagementClient(settings.management_url, settings.management_timeout_s)
     app.register_blueprint(bp)
     init_http_edge(app)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
@@ -13,6 +12,7 @@ from kafka.errors import KafkaError
 from buylist.common.metrics import PRODUCE_FAILURES, PRODUCED
 from buylist.common.schema import SCHEMA_VERSION, encode_event
 from buylist.common.settings import Settings
+from buylist.customer_facing.circuit import CircuitBreaker
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,15 @@ class PurchasePublisher:
 
     kafka-python keeps an idempotent producer's partition blocked after a batch expires in flight,
     so a fresh producer (new producer id) is the reliable way back once the broker returns.
-    While the last failure is recent the publisher fails fast instead of queueing more requests.
+    After a failure a circuit breaker answers at once instead of queueing more requests behind a dead
+    broker, and lets one request at a time find out whether it is back.
     """
 
     def __init__(self, settings: Settings, cooldown_s: float = 1.0) -> None:
         self._settings = settings
-        self._cooldown_s = cooldown_s
+        self._circuit = CircuitBreaker(cooldown_s)
         self._lock = threading.Lock()
         self._producer: KafkaProducer | None = None
-        self._failed_at: float | None = None
         self._admin: KafkaAdminClient | None = None
         self._admin_lock = threading.Lock()
 
@@ -69,7 +69,7 @@ class PurchasePublisher:
                 try:
                     self._producer = KafkaProducer(**self._options())
                 except KafkaError as exc:
-                    self._failed_at = time.monotonic()
+                    self._circuit.failed()
                     PRODUCE_FAILURES.labels(self._settings.kafka_topic, "no_broker").inc()
                     raise PublishFailed(f"cannot reach Kafka: {type(exc).__name__}", retry_after=2) from exc
             return self._producer
@@ -78,19 +78,13 @@ class PurchasePublisher:
         with self._lock:
             if self._producer is producer:
                 self._producer = None
-                self._failed_at = time.monotonic()
         # close() waits on the dead broker; never make a request wait for it.
         threading.Thread(target=producer.close, kwargs={"timeout": 0}, daemon=True).start()
-
-    def circuit_open(self) -> bool:
-        """Return whether a delivery failed so recently that new requests should fail fast."""
-        failed_at = self._failed_at
-        return failed_at is not None and time.monotonic() - failed_at < self._cooldown_s
 
     def publish(self, event: dict[str, Any], request_id: str) -> None:
         """Send one event keyed by user id and block until all in-sync replicas have it."""
         topic = self._settings.kafka_topic
-        if self.circuit_open():
+        if not self._circuit.allow():
             PRODUCE_FAILURES.labels(topic, "circuit_open").inc()
             raise PublishFailed("Kafka failed moments ago; not queueing more requests", retry_after=1)
         headers = [
@@ -108,14 +102,15 @@ class PurchasePublisher:
             reason = type(exc).__name__
             PRODUCE_FAILURES.labels(topic, reason).inc()
             log.warning("kafka did not acknowledge the purchase", extra={"reason": reason, "error": str(exc)})
+            self._circuit.failed()
             self._discard(producer)
             raise PublishFailed(reason, retry_after=2) from exc
-        self._failed_at = None
+        self._circuit.succeeded()
         PRODUCED.labels(topic).inc()
 
     def ready(self) -> bool:
         """Return whether publishing is expected to work: no recent failure and the broker describes our topic."""
-        if self.circuit_open():
+        if self._circuit.is_open:
             return False
         # The producer's metadata is a cache; a describe round trip proves the broker answers now.
         try:

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from buylist.common.logging import purchase_id_var
 from buylist.common.schema import new_event, property_problem, request_problems
 from buylist.common.web import ApiError, NotReady, ValidationFailed, json_body
+from buylist.customer_facing.idempotency import KEY_HEADER, IdempotencyStore, check_key
 from buylist.customer_facing.management import NEXT_CURSOR_HEADER, ManagementClient
 from buylist.customer_facing.openapi import openapi_document
 from buylist.customer_facing.publisher import PublishFailed, PurchasePublisher
@@ -19,6 +20,11 @@ bp = Blueprint("customer_facing", __name__)
 def _publisher() -> PurchasePublisher:
     publisher: PurchasePublisher = current_app.extensions["buylist.publisher"]
     return publisher
+
+
+def _idempotency() -> IdempotencyStore:
+    store: IdempotencyStore = current_app.extensions["buylist.idempotency"]
+    return store
 
 
 def _management() -> ManagementClient:
@@ -33,15 +39,30 @@ def buy() -> tuple[Response, int]:
     problems = request_problems(body)
     if problems:
         raise ValidationFailed("; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems)
-    event = new_event(body)
+    key = request.headers.get(KEY_HEADER)
+    if key is None:
+        event = new_event(body)
+    else:
+        check_key(key)
+        reservation = _idempotency().reserve(body["userid"], key, body, lambda: new_event(body))
+        event = reservation.event
+        if reservation.replay:
+            purchase_id_var.set(event["id"])
+            response = jsonify({"message": "Purchase recorded", "purchase": event})
+            response.headers["Idempotent-Replayed"] = "true"
+            return response, 201
     purchase_id_var.set(event["id"])
     try:
         _publisher().publish(event, g.request_id)
     except PublishFailed as exc:
+        if key is not None:
+            _idempotency().finish(body["userid"], key, published=False)
         raise NotReady(
-            "The purchase could not be recorded right now; nothing was stored. Try again shortly.",
+            "The purchase could not be recorded right now; retry with the same Idempotency-Key to be safe.",
             retry_after=exc.retry_after,
         ) from exc
+    if key is not None:
+        _idempotency().finish(body["userid"], key, published=True)
     return jsonify({"message": "Purchase recorded", "purchase": event}), 201
 
 
