@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install up down status logs clean test lint unit integration browser
+.PHONY: help install up down status logs clean test lint unit integration browser faults chaos
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,3 +47,11 @@ integration: ## Integration tests only (starts its own Kafka, FerretDB, services
 browser: ## Browser tests only
 	@scripts/install.sh all chromium >/dev/null
 	$(PY) -m pytest -m browser
+
+faults: ## Fault tier only: kills under load, broker stalls, graceful shutdown, rebalance, schemathesis
+	@scripts/install.sh venv kafka ferretdb system >/dev/null
+	$(PY) -m pytest -m faults
+
+chaos: ## The long chaos run (300 x SCALE purchases between faults); prints the accounting table
+	@scripts/install.sh venv kafka ferretdb system >/dev/null
+	$(PY) -m tests.support.chaos --scale $(or $(SCALE),5)

@@ -15,7 +15,7 @@ from tests.integration.helpers import buy, new_userid, wait_listed
 from tests.support.processes import wait_until
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.faults
 
 
 @pytest.fixture(scope="module")
