@@ -51,3 +51,14 @@ def test_a_successful_trial_closes_and_a_failed_one_reopens():
     assert not breaker.is_open
     assert breaker.allow()
     assert breaker.allow()
+
+
+def test_cooling_down_covers_the_cooldown_but_not_the_trial():
+    clock = Clock()
+    breaker = CircuitBreaker(2.0, clock)
+    assert not breaker.cooling_down
+    breaker.failed()
+    assert breaker.cooling_down
+    clock.now += 2.0
+    assert not breaker.cooling_down
+    assert breaker.allow()

@@ -42,6 +42,12 @@ class CircuitBreaker:
             self._open_until = self._clock() + self._cooldown_s
 
     @property
+    def cooling_down(self) -> bool:
+        """Return whether a failure is so recent that even a trial must wait."""
+        with self._lock:
+            return self._failed and self._clock() < self._open_until
+
+    @property
     def is_open(self) -> bool:
         """Return whether calls are currently being refused."""
         with self._lock:

@@ -40,6 +40,8 @@ class PurchasePublisher:
         self._circuit = CircuitBreaker(cooldown_s)
         self._lock = threading.Lock()
         self._producer: KafkaProducer | None = None
+        self._connecting = False
+        self._connected = threading.Condition(self._lock)
         self._admin: KafkaAdminClient | None = None
         self._admin_lock = threading.Lock()
 
@@ -64,15 +66,29 @@ class PurchasePublisher:
         }
 
     def _get_producer(self) -> KafkaProducer:
-        with self._lock:
-            if self._producer is None:
-                try:
-                    self._producer = KafkaProducer(**self._options())
-                except KafkaError as exc:
-                    self._circuit.failed()
-                    PRODUCE_FAILURES.labels(self._settings.kafka_topic, "no_broker").inc()
-                    raise PublishFailed(f"cannot reach Kafka: {type(exc).__name__}", retry_after=2) from exc
-            return self._producer
+        with self._connected:
+            while self._connecting and not self._circuit.cooling_down:
+                # Another request is connecting; wait for it (bounded by bootstrap_timeout_ms).
+                self._connected.wait()
+            if self._producer is not None:
+                return self._producer
+            if self._connecting or self._circuit.cooling_down:
+                # The broker failed moments ago: answer now instead of queueing behind a dead connection.
+                raise PublishFailed("Kafka failed moments ago", retry_after=1)
+            self._connecting = True
+        producer: KafkaProducer | None = None
+        try:
+            producer = KafkaProducer(**self._options())
+        except KafkaError as exc:
+            self._circuit.failed()
+            PRODUCE_FAILURES.labels(self._settings.kafka_topic, "no_broker").inc()
+            raise PublishFailed(f"cannot reach Kafka: {type(exc).__name__}", retry_after=2) from exc
+        finally:
+            with self._connected:
+                self._connecting = False
+                self._producer = producer
+                self._connected.notify_all()
+        return producer
 
     def _discard(self, producer: KafkaProducer) -> None:
         with self._lock:
@@ -97,7 +113,7 @@ class PurchasePublisher:
         try:
             future = producer.send(topic, value=encode_event(event), key=event["userid"].encode(), headers=headers)
             # The producer's own delivery timeout fires first; this bound only guards against a hang.
-            future.get(timeout=self._settings.publish_timeout_s + 1.0)
+            future.get(timeout=self._settings.publish_timeout_s + 0.5)
         except KafkaError as exc:
             reason = type(exc).__name__
             PRODUCE_FAILURES.labels(topic, reason).inc()
