@@ -39,6 +39,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
+        # gunicorn's maximum; longer request lines get a JSON 414 (see gunicorn_hooks.use_json_error_pages).
+        "limit_request_line": 8190,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
@@ -54,10 +56,12 @@ def run_web(settings: Settings) -> None:
     """Serve a web component with gunicorn; each worker builds its own app after the fork."""
     from gunicorn.app.base import BaseApplication
 
+    from buylist import gunicorn_hooks
     from buylist.customer_facing import create_app as facing_app
     from buylist.customer_management.api import create_app as api_app
 
     factory = facing_app if settings.component == "customer-facing" else api_app
+    gunicorn_hooks.use_json_error_pages()
 
     class Application(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
         def load_config(self) -> None:

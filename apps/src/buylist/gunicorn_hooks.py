@@ -21,3 +21,24 @@ def worker_exit(_server: Any, worker: Any) -> None:
     for name in ("buylist.idempotency", "buylist.store"):
         if extensions.get(name) is not None:
             extensions[name].close()
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Write gunicorn's own protocol errors (414, 400 bad request line, ...) as the API's JSON error."""
+    import json
+
+    from gunicorn import util
+
+    body = json.dumps({"error": reason.lower().replace(" ", "_"), "message": mesg}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin1") + body)
+
+
+def use_json_error_pages() -> None:
+    """Make gunicorn answer malformed requests with JSON instead of its HTML page."""
+    from gunicorn import util
+
+    util.write_error = write_json_error

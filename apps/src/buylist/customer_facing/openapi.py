@@ -52,7 +52,18 @@ def openapi_document() -> dict[str, Any]:
             "/buy": {
                 "post": {
                     "summary": "Record a purchase",
-                    "description": "Answers 201 only after Kafka acknowledged the event (acks=all).",
+                    "description": "Answers 201 only after Kafka acknowledged the event (acks=all). With an "
+                    "Idempotency-Key, a retry returns the first purchase (header Idempotent-Replayed: true) and "
+                    "it is stored once; keys expire after 24 hours.",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "Client-chosen key per purchase; retry with the same key after an error",
+                            "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseRequest"}}},
@@ -64,10 +75,11 @@ def openapi_document() -> dict[str, Any]:
                                 "application/json": {"schema": {"$ref": "#/components/schemas/PurchaseRecorded"}}
                             },
                         },
-                        "400": _error("Body is not valid JSON"),
+                        "400": _error("Body is not valid JSON, or the Idempotency-Key is malformed"),
+                        "409": _error("A request with this Idempotency-Key is in progress", retry=True),
                         "413": _error("Body too large"),
                         "415": _error("Body is not declared as application/json"),
-                        "422": _error("Body does not satisfy the schema"),
+                        "422": _error("Body does not satisfy the schema, or the key was used for another purchase"),
                         "503": _error("Kafka did not acknowledge in time; nothing was stored", retry=True),
                     },
                 }
@@ -100,6 +112,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "400": _error("Bad user id, limit or cursor"),
+                        "414": _error("Request line longer than 8190 bytes"),
                         "503": _error("Purchase history unavailable", retry=True),
                     },
                 }
