@@ -15,7 +15,7 @@ say "static checks: shellcheck, ruff, mypy"
 "$BUYLIST_VENV/bin/ruff" format --check apps tests
 "$BUYLIST_VENV/bin/mypy"
 
-say "pytest: unit, integration and browser tiers (each fixture starts and stops its own processes)"
+say "pytest: unit, integration, faults and browser tiers (each fixture starts and stops its own processes)"
 # Extra arguments go to pytest, e.g. scripts/test.sh -m unit
 "$BUYLIST_VENV/bin/python" -m pytest "$@"
 say "make test finished in $((SECONDS - started))s"
