@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install up down status logs clean test lint unit integration browser faults chaos
+.PHONY: help install up down status logs clean test lint unit integration browser faults chaos bench deploy cleanup
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,3 +55,13 @@ faults: ## Fault tier only: kills under load, broker stalls, graceful shutdown, 
 chaos: ## The long chaos run (300 x SCALE purchases between faults); prints the accounting table
 	@scripts/install.sh venv kafka ferretdb system >/dev/null
 	$(PY) -m tests.support.chaos --scale $(or $(SCALE),5)
+
+bench: ## Benchmarks against the running platform (make up first); prints tables, writes reports/bench-*.json
+	@scripts/install.sh venv bench >/dev/null
+	$(PY) -m tests.bench.bench $(BENCH_ARGS)
+
+deploy: ## Build both images inside minikube, install the chart there and print the UI's URL (needs minikube, kubectl, docker or podman)
+	@scripts/deploy.sh
+
+cleanup: ## Uninstall the release and delete its namespace from minikube (ARGS=--delete-cluster deletes the cluster too)
+	@scripts/cleanup.sh $(ARGS)

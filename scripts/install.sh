@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what buylist needs, idempotently and cached:
-#   install.sh [venv|kafka|ferretdb|system|chromium|helm|checkov|all]...
+#   install.sh [venv|kafka|ferretdb|system|chromium|helm|checkov|bench|all]...
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -70,6 +70,15 @@ install_ferretdb() {
   with_progress "go build ./cmd/ferretdb" go -C "$build" build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
   rm -rf "$build"
+}
+
+install_bench() {
+  if command -v wrk >/dev/null 2>&1; then
+    say "wrk: present"
+  else
+    say "wrk: installing Debian's wrk (the benchmark's load generator)"
+    apt_install wrk
+  fi
 }
 
 install_helm() {
@@ -166,9 +175,10 @@ main() {
       system) install_system ;;
       chromium) install_chromium ;;
       helm) install_helm ;;
+      bench) install_bench ;;
       checkov) install_checkov ;;
       all) preflight; install_venv; install_kafka; install_ferretdb; install_system ;;
-      *) die "unknown part '$part' (venv, kafka, ferretdb, system, chromium, helm, checkov, all)" ;;
+      *) die "unknown part '$part' (venv, kafka, ferretdb, system, chromium, helm, checkov, bench, all)" ;;
     esac
   done
 }

@@ -1,0 +1,383 @@
+"""`make bench`: measure the running local platform and print markdown tables; JSON goes to reports/.
+
+Measures, with `make up` running:
+- sustained POST /buy throughput and p50/p95/p99 at a fixed concurrency (wrk, a C load generator, whose CPU is
+  shown beside the services' so it is visibly not the bottleneck);
+- kafka-python alone producing the same events with acks=all at the same concurrency on the same broker, and
+  the ratio of the two;
+- end-to-end freshness: from the 201 to the purchase being listed by GET, p50 and p99;
+- the worker's persist rate while draining a backlog of 100,000 events;
+- `make up` warm and cold start (cold: empty project caches, venv and state);
+- the resident memory of every component.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+from buylist.common.schema import encode_event, new_event
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = Path(os.environ.get("BUYLIST_STATE", ROOT / ".state"))
+HERE = Path(__file__).parent
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+PROGRAMS = (
+    "customer-facing",
+    "customer-management-api",
+    "customer-management-worker",
+    "user-buy-frontend",
+    "kafka",
+    "ferretdb",
+    "prometheus",
+)
+
+
+def ctl(*args: str) -> str:
+    """Run supervisorctl against the local platform."""
+    return subprocess.run(
+        [str(ROOT / ".venv/bin/supervisorctl"), "-c", str(STATE / "supervisord.conf"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+
+def program_pids() -> dict[str, list[int]]:
+    """Return each platform program's process and all its descendants."""
+    result: dict[str, list[int]] = {}
+    for name in PROGRAMS:
+        out = ctl("pid", name)
+        if not out.isdigit() or out == "0":
+            continue
+        pids, todo = [], [int(out)]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            if children.exists():
+                todo += [int(c) for c in children.read_text().split()]
+        result[name] = pids
+    return result
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """Return user+system CPU seconds used so far by these processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def rss_mib(pids: list[int]) -> float:
+    """Return the summed resident memory of these processes in MiB."""
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(match.group(1)) if match else 0
+    return total / 1024
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Return the pct-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
+def bench_post(base: str, concurrency: int, seconds: int) -> dict[str, Any]:
+    """Drive POST /buy with wrk and account CPU per process."""
+    before = {name: cpu_seconds(pids) for name, pids in program_pids().items()}
+    started = time.monotonic()
+    wrk = subprocess.Popen(
+        [
+            WRK,
+            f"-t{min(2, concurrency)}",
+            f"-c{concurrency}",
+            f"-d{seconds}s",
+            "-s",
+            str(HERE / "post.lua"),
+            f"{base}/buy",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    wrk_cpu = 0.0
+    while wrk.poll() is None:
+        wrk_cpu = max(wrk_cpu, cpu_seconds([wrk.pid]))
+        time.sleep(0.2)
+    wall = time.monotonic() - started
+    out = wrk.stdout.read() if wrk.stdout else ""
+    summary = json.loads(out.split("BENCH ", 1)[1].splitlines()[0])
+    after = {name: cpu_seconds(pids) for name, pids in program_pids().items()}
+    cpu = {name: (after.get(name, 0.0) - before.get(name, 0.0)) / wall for name in before}
+    cpu["wrk (load generator)"] = wrk_cpu / wall
+    ok = summary["statuses"].get("201", 0)
+    return {
+        "concurrency": concurrency,
+        "seconds": summary["seconds"],
+        "requests": summary["requests"],
+        "accepted_per_s": ok / summary["seconds"],
+        "non_201": summary["requests"] - ok,
+        "socket_errors": summary["socket_errors"],
+        "p50_ms": summary["p50_ms"],
+        "p95_ms": summary["p95_ms"],
+        "p99_ms": summary["p99_ms"],
+        "cpu_cores": {k: round(v, 2) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])},
+    }
+
+
+def bench_kafka_python(bootstrap: str, concurrency: int, seconds: int) -> dict[str, Any]:
+    """Produce the same events with kafka-python alone, acks=all, one send-and-wait per thread at a time."""
+    topic = "bench-baseline"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    if topic not in admin.list_topics():
+        admin.create_topics([NewTopic(topic, 12, 1)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
+    producer.send(topic, b"warm-up").get(10)
+    body = {"username": "bench", "userid": "bench-user", "price": 9.99}
+    counts = [0] * concurrency
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    def run(slot: int) -> None:
+        local: list[float] = []
+        while time.monotonic() < deadline:
+            event = new_event(body)
+            started = time.monotonic()
+            producer.send(topic, encode_event(event), key=b"bench-user", headers=[("schema-version", b"1")]).get(10)
+            local.append((time.monotonic() - started) * 1000)
+            counts[slot] += 1
+        latencies.extend(local)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(concurrency)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - started
+    producer.close()
+    return {
+        "concurrency": concurrency,
+        "acked_per_s": sum(counts) / wall,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+    }
+
+
+def bench_freshness(base: str, samples: int) -> dict[str, Any]:
+    """Time from each 201 to the purchase appearing in GET /getAllUserBuys, one purchase at a time."""
+    userid = f"fresh-{uuid.uuid4().hex[:8]}"
+    session = requests.Session()
+    delays: list[float] = []
+    for n in range(samples):
+        response = session.post(f"{base}/buy", json={"username": "fresh", "userid": userid, "price": n + 1}, timeout=10)
+        response.raise_for_status()
+        acked = time.monotonic()
+        wanted = response.json()["purchase"]["id"]
+        while True:
+            page = session.get(f"{base}/getAllUserBuys/{userid}", params={"limit": 1}, timeout=10).json()
+            if page and page[0]["id"] == wanted:
+                break
+            if time.monotonic() - acked > 30:
+                raise TimeoutError(f"purchase {wanted} not visible after 30 s")
+            time.sleep(0.002)
+        delays.append((time.monotonic() - acked) * 1000)
+    return {
+        "samples": samples,
+        "p50_ms": percentile(delays, 50),
+        "p99_ms": percentile(delays, 99),
+        "mean_ms": statistics.fmean(delays),
+    }
+
+
+def group_lag(bootstrap: str) -> int:
+    """Return the purchase group's total lag on `purchases`."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        committed = admin.list_group_offsets("purchase-group")["purchase-group"]
+        partitions = [TopicPartition("purchases", p) for p in consumer.partitions_for_topic("purchases") or ()]
+        ends = consumer.end_offsets(partitions)
+        return sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
+    finally:
+        admin.close()
+        consumer.close()
+
+
+def bench_drain(bootstrap: str, events: int) -> dict[str, Any]:
+    """Stop the worker, produce a backlog straight onto the topic, restart it and time the drain."""
+    ctl("stop", "customer-management-worker")
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024, compression_type=None
+    )
+    userids = [f"drain-{uuid.uuid4().hex[:6]}-{i}" for i in range(200)]
+    produce_started = time.monotonic()
+    for n in range(events):
+        userid = userids[n % len(userids)]
+        event = new_event({"username": "drain", "userid": userid, "price": 1.0})
+        producer.send(
+            "purchases",
+            encode_event(event),
+            key=userid.encode(),
+            headers=[("schema-version", b"1"), ("purchase-id", event["id"].encode())],
+        )
+    producer.flush()
+    producer.close()
+    produce_seconds = time.monotonic() - produce_started
+    backlog = group_lag(bootstrap)
+    started = time.monotonic()
+    ctl("start", "customer-management-worker")
+    pids = program_pids().get("customer-management-worker", [])
+    cpu_before = cpu_seconds(pids)
+    while (lag := group_lag(bootstrap)) > 0:
+        if time.monotonic() - started > 1800:
+            raise TimeoutError(f"lag still {lag} after 30 min")
+        time.sleep(1)
+    seconds = time.monotonic() - started
+    pids = program_pids().get("customer-management-worker", pids)
+    return {
+        "events": events,
+        "backlog_at_start": backlog,
+        "produce_seconds": produce_seconds,
+        "drain_seconds": seconds,
+        "persisted_per_s": backlog / seconds,
+        "worker_cpu_cores": (cpu_seconds(pids) - cpu_before) / seconds,
+        "ferretdb_cpu_note": "FerretDB (SQLite) shares the two cores",
+    }
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    """Run a command and return its wall time, raising if it fails."""
+    started = time.monotonic()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def bench_up() -> dict[str, Any]:
+    """Time `make up` warm (caches, venv and data present) and cold (empty project caches, venv and state)."""
+    env = dict(os.environ)
+    subprocess.run([str(ROOT / "scripts/platform.sh"), "down"], check=True, stdout=subprocess.DEVNULL)
+    warm = timed([str(ROOT / "scripts/platform.sh"), "up"], env)
+    subprocess.run([str(ROOT / "scripts/platform.sh"), "down"], check=True, stdout=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="buylist-cold-") as tmp:
+        cold_env = {
+            **env,
+            "BUYLIST_CACHE": f"{tmp}/cache",
+            "BUYLIST_VENV": f"{tmp}/venv",
+            "BUYLIST_STATE": f"{tmp}/state",
+        }
+        cold = timed([str(ROOT / "scripts/platform.sh"), "up"], cold_env)
+        subprocess.run([str(ROOT / "scripts/platform.sh"), "down"], env=cold_env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(ROOT / "scripts/platform.sh"), "up"], check=True, stdout=subprocess.DEVNULL)
+    return {
+        "warm_seconds": warm,
+        "cold_seconds": cold,
+        "cold_means": "empty BUYLIST_CACHE, venv and state: Kafka jars fetched, FerretDB rebuilt, pip install; "
+        "the machine's pip/Maven/Go download caches and Debian packages were present",
+    }
+
+
+def tables(result: dict[str, Any]) -> str:
+    """Render the results as markdown."""
+    post, base, fresh, drain = result["post"], result["kafka_python"], result["freshness"], result["drain"]
+    lines = [
+        f"Machine: {result['machine']}; {result['when']}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| POST /buy accepted/s (concurrency {post['concurrency']}, {post['seconds']:.0f} s, wrk) "
+        f"| {post['accepted_per_s']:.0f} |",
+        "| POST /buy latency p50 / p95 / p99 "
+        f"| {post['p50_ms']:.1f} / {post['p95_ms']:.1f} / {post['p99_ms']:.1f} ms |",
+        f"| POST /buy non-201 answers, socket errors | {post['non_201']}, {post['socket_errors']} |",
+        f"| kafka-python alone, acks=all, same concurrency: acked/s | {base['acked_per_s']:.0f} |",
+        f"| ratio POST /buy ÷ kafka-python alone | {post['accepted_per_s'] / base['acked_per_s']:.2f} |",
+        f"| freshness 201 → listed, p50 / p99 ({fresh['samples']} purchases) "
+        f"| {fresh['p50_ms']:.0f} / {fresh['p99_ms']:.0f} ms |",
+        f"| worker persist rate draining {drain['backlog_at_start']:,} events "
+        f"| {drain['persisted_per_s']:.0f} events/s ({drain['drain_seconds']:.0f} s) |",
+    ]
+    if "up" in result:
+        lines.append(
+            f"| `make up` warm / cold | {result['up']['warm_seconds']:.0f} s / {result['up']['cold_seconds']:.0f} s |"
+        )
+    lines += ["", "| CPU during the POST run (cores) | |", "|---|---|"]
+    lines += [f"| {name} | {cores:.2f} |" for name, cores in post["cpu_cores"].items()]
+    lines += ["", "| resident memory | MiB |", "|---|---|"]
+    lines += [f"| {name} | {mib:.0f} |" for name, mib in result["rss_mib"].items()]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run every measurement against the running platform."""
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--base", default="http://127.0.0.1:3000")
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--freshness-samples", type=int, default=200)
+    parser.add_argument("--drain-events", type=int, default=100_000)
+    parser.add_argument("--skip-up", action="store_true", help="skip the make up timings")
+    args = parser.parse_args()
+    if requests.get(f"{args.base}/ready", timeout=5).status_code != 200:
+        raise SystemExit("the platform is not ready: run `make up` first")
+
+    result: dict[str, Any] = {
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if not args.skip_up:
+        print("timing make up (warm, then cold) ...", flush=True)
+        result["up"] = bench_up()
+    print("POST /buy with wrk ...", flush=True)
+    result["post"] = bench_post(args.base, args.concurrency, args.seconds)
+    print("kafka-python alone ...", flush=True)
+    result["kafka_python"] = bench_kafka_python(args.bootstrap, args.concurrency, args.seconds)
+    print("freshness ...", flush=True)
+    result["freshness"] = bench_freshness(args.base, args.freshness_samples)
+    print(f"draining {args.drain_events:,} events ...", flush=True)
+    result["drain"] = bench_drain(args.bootstrap, args.drain_events)
+    result["rss_mib"] = {name: round(rss_mib(pids), 1) for name, pids in program_pids().items()}
+    result["rss_mib"]["total"] = round(sum(result["rss_mib"].values()), 1)
+
+    text = tables(result)
+    print(text)
+    reports = ROOT / "reports"
+    reports.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (reports / f"bench-{stamp}.json").write_text(json.dumps(result, indent=2))
+    (reports / f"bench-{stamp}.md").write_text(text + "\n")
+    print(f"\nwritten: reports/bench-{stamp}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
