@@ -116,7 +116,9 @@ class Load:
         for worker in self._workers:
             worker.join()
 
-    def wait_for(self, count: int, timeout: float = 180) -> None:
+    def wait_for(self, count: int) -> None:
+        # Generous: the budget is for a stuck pipeline, not a slow machine (at least 5 purchases/s).
+        timeout = max(180.0, (count - len(self.accepted)) / 5)
         wait_until(lambda: len(self.accepted) >= count, timeout, interval=0.5, what=f"{count} purchases accepted")
 
 
