@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install up down status logs clean test lint unit integration browser faults chaos bench deploy cleanup
+.PHONY: help install up down status logs clean test lint unit integration browser faults chaos bench deploy cleanup chart cluster
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,14 @@ unit: ## Unit tests only
 integration: ## Integration tests only (starts its own Kafka, FerretDB, services, Prometheus)
 	@scripts/install.sh venv kafka ferretdb system >/dev/null
 	$(PY) -m pytest -m integration
+
+chart: ## Chart tier only: helm lint, renders validated against Kubernetes schemas, checkov, property tests
+	@scripts/install.sh venv helm checkov >/dev/null
+	$(PY) -m pytest -m chart
+
+cluster: ## Cluster tier: install into the cluster KUBECONFIG names and check it (skipped without one)
+	@scripts/install.sh venv helm >/dev/null
+	$(PY) -m pytest -m cluster
 
 browser: ## Browser tests only
 	@scripts/install.sh all chromium >/dev/null

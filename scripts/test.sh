@@ -7,7 +7,7 @@ cd "$BUYLIST_ROOT"
 
 started=$SECONDS
 say "installing what the tests need"
-scripts/install.sh all chromium
+scripts/install.sh all chromium helm checkov
 
 say "static checks: shellcheck, ruff, mypy"
 "$BUYLIST_VENV/bin/shellcheck" -x scripts/*.sh apps/docker/install.sh .ci/run

@@ -64,16 +64,6 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* buylist.imagePullSecrets: the pod's imagePullSecrets block, when any are configured. */}}
-{{- define "buylist.imagePullSecrets" -}}
-{{- with .Values.image.pullSecrets }}
-imagePullSecrets:
-  {{- range . }}
-  - name: {{ . }}
-  {{- end }}
-{{- end }}
-{{- end }}
-
 {{/* buylist.serviceAccountName: the ServiceAccount a component's pods run as; takes (dict "context" $ "component" name "values" componentValues). */}}
 {{- define "buylist.serviceAccountName" -}}
 {{- if .values.serviceAccount.create }}
@@ -100,15 +90,6 @@ tolerations:
 {{- with .topologySpreadConstraints }}
 topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- end }}
-
-{{/* buylist.metricsAnnotations: prometheus.io/* pod annotations read by the prometheus chart's kubernetes-pods job. */}}
-{{- define "buylist.metricsAnnotations" -}}
-{{- if .context.Values.metrics.podAnnotations }}
-prometheus.io/scrape: "true"
-prometheus.io/port: {{ .port | quote }}
-prometheus.io/path: /metrics
 {{- end }}
 {{- end }}
 
@@ -267,7 +248,7 @@ prometheus.io/path: /metrics
 {{- end }}
 {{- end }}
 
-{{/* buylist.mongodb.env: BUYLIST_MONGODB_* variables shared by the API and the worker. */}}
+{{/* buylist.mongodb.env: BUYLIST_MONGODB_* variables of all three services (customer-facing: Idempotency-Key records). */}}
 {{- define "buylist.mongodb.env" -}}
 - name: BUYLIST_MONGODB_URI
   valueFrom:
@@ -329,5 +310,95 @@ prometheus.io/path: /metrics
 {{- end }}
 {{- if gt (int .Values.topics.purchases.minInsyncReplicas) (int .Values.topics.purchases.replicationFactor) }}
 {{- fail "topics.purchases.minInsyncReplicas must not exceed topics.purchases.replicationFactor, or no write with acks=all ever succeeds" }}
+{{- end }}
+{{- end }}
+
+{{/* buylist.netpol.dnsEgress: an egress rule to the cluster DNS on port 53. */}}
+{{- define "buylist.netpol.dnsEgress" -}}
+- to:
+    - namespaceSelector:
+        {{- toYaml .Values.networkPolicy.dnsNamespaceSelector | nindent 8 }}
+      {{- with .Values.networkPolicy.dnsPodSelector }}
+      podSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}
+
+{{/* buylist.netpol.kafkaEgress: an egress rule to the Kafka brokers (the in-release pods, or externalKafka's addresses). */}}
+{{- define "buylist.netpol.kafkaEgress" -}}
+{{- if .Values.kafka.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          app.kubernetes.io/name: {{ default "kafka" .Values.kafka.nameOverride }}
+          app.kubernetes.io/instance: {{ .Release.Name }}
+  ports:
+    - port: {{ .Values.kafka.service.ports.client }}
+      protocol: TCP
+{{- else }}
+- ports:
+    {{- range .Values.externalKafka.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with .Values.networkPolicy.externalKafkaTo }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* buylist.netpol.mongodbEgress: an egress rule to MongoDB (the in-release pods, or externalMongodb's addresses). */}}
+{{- define "buylist.netpol.mongodbEgress" -}}
+{{- if .Values.mongodb.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          app.kubernetes.io/name: {{ default "mongodb" .Values.mongodb.nameOverride }}
+          app.kubernetes.io/instance: {{ .Release.Name }}
+  ports:
+    - port: 27017
+      protocol: TCP
+{{- else }}
+- ports:
+    {{- range .Values.externalMongodb.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with .Values.networkPolicy.externalMongodbTo }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* buylist.netpol.componentEgress: an egress rule to one of the chart's own components; takes (dict "context" $ "component" name "port" port). */}}
+{{- define "buylist.netpol.componentEgress" -}}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "buylist.selectorLabels" . | nindent 10 }}
+  ports:
+    - port: {{ .port }}
+      protocol: TCP
+{{- end }}
+
+{{/* buylist.netpol.metricsFrom: the peers allowed to scrape /metrics (networkPolicy.metricsFrom, the in-release Prometheus server, or any pod). */}}
+{{- define "buylist.netpol.metricsFrom" -}}
+{{- if .Values.networkPolicy.metricsFrom }}
+{{- toYaml .Values.networkPolicy.metricsFrom }}
+{{- else if .Values.prometheus.enabled }}
+- podSelector:
+    matchLabels:
+      app.kubernetes.io/name: prometheus
+      app.kubernetes.io/component: server
+      app.kubernetes.io/instance: {{ .Release.Name }}
+{{- else }}
+- namespaceSelector: {}
 {{- end }}
 {{- end }}

@@ -52,7 +52,7 @@ class PurchasePublisher:
             "client_id": f"{self._settings.component}",
             "acks": "all",
             "enable_idempotence": True,
-            "linger_ms": 2,
+            "linger_ms": self._settings.kafka_linger_ms,
             "compression_type": None,
             # A record either reaches the broker within the request budget or expires; it is never
             # delivered later behind the caller's back after we already answered 503.
