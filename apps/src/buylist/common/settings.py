@@ -70,7 +70,8 @@ class Settings:
         metadata=_meta("BUYLIST_PUBLISH_TIMEOUT_SECONDS", doc="longest wait for Kafka's acknowledgement"),
     )
     kafka_linger_ms: int = field(
-        default=2, metadata=_meta("BUYLIST_KAFKA_LINGER_MS", doc="how long the producer waits to batch concurrent events")
+        default=2,
+        metadata=_meta("BUYLIST_KAFKA_LINGER_MS", doc="how long the producer waits to batch concurrent events"),
     )
     mongodb_uri: str = field(default="", metadata=_meta("BUYLIST_MONGODB_URI", _MONGO, "mongodb:// connection URI"))
     mongodb_database: str = field(
