@@ -164,7 +164,7 @@ class Services:
     def logs(self, name: str) -> list[dict[str, Any]]:
         """Return a component's JSON log lines."""
         lines = []
-        for raw in self.processes[name].log_path.read_text(errors="replace").splitlines():
+        for raw in self.processes[name].log_path.read_text(errors="replace").split("\n"):
             if raw.startswith("{"):
                 lines.append(json.loads(raw))
         return lines

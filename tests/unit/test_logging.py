@@ -22,3 +22,10 @@ def test_json_line_carries_context_ids_and_extras():
     assert line["message"] == "stored x"
     assert line["component"] == "customer-facing"
     assert (line["request_id"], line["purchase_id"], line["partition"]) == ("req-9", "pur-7", 3)
+
+
+def test_a_json_line_stays_one_line_whatever_the_message_contains():
+    record = logging.LogRecord("buylist.test", logging.INFO, __file__, 1, "GET /x/%s", ("a\u2028b\x85c\nd",), None)
+    line = JsonFormatter("customer-facing").format(record)
+    assert len(line.splitlines()) == 1
+    assert json.loads(line)["message"] == "GET /x/a\u2028b\x85c\nd"
