@@ -45,7 +45,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
         "proc_name": settings.component,
-        "post_fork": gunicorn_hooks.post_fork,
+        "post_fork": gunicorn_hooks.post_fork_setting(settings.gil_switch_interval_s),
         "child_exit": gunicorn_hooks.child_exit,
         "worker_exit": gunicorn_hooks.worker_exit,
         "worker_tmp_dir": os.environ.get("BUYLIST_GUNICORN_TMP_DIR") or None,

@@ -40,6 +40,12 @@ class Settings:
     port: int = field(default=0, metadata=_meta("BUYLIST_PORT", doc="HTTP port; 0 means the component's default"))
     web_workers: int = field(default=2, metadata=_meta("BUYLIST_WEB_WORKERS", doc="gunicorn worker processes"))
     web_threads: int = field(default=8, metadata=_meta("BUYLIST_WEB_THREADS", doc="threads per gunicorn worker"))
+    gil_switch_interval_s: float = field(
+        default=0.0005,
+        metadata=_meta(
+            "BUYLIST_GIL_SWITCH_INTERVAL_SECONDS", doc="sys.setswitchinterval in each gunicorn worker (CPython: 0.005)"
+        ),
+    )
     kafka_bootstrap: str = field(
         default="", metadata=_meta("BUYLIST_KAFKA_BOOTSTRAP", _KAFKA, "comma-separated host:port list")
     )
