@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install up down status logs clean test lint unit integration browser faults chaos bench deploy cleanup chart cluster
+.PHONY: help install up down status logs clean test lint unit integration browser faults chaos bench deploy cleanup chart cluster load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,8 +32,8 @@ test: ## Run lint, type checks and every test tier (installs what they need)
 
 lint: ## ruff and mypy only
 	@scripts/install.sh venv >/dev/null
-	$(VENV)/bin/ruff check apps tests
-	$(VENV)/bin/ruff format --check apps tests
+	$(VENV)/bin/ruff check apps tests loadtests
+	$(VENV)/bin/ruff format --check apps tests loadtests
 	$(VENV)/bin/mypy
 
 unit: ## Unit tests only
@@ -73,3 +73,7 @@ deploy: ## Build both images inside minikube, install the chart there and print 
 
 cleanup: ## Uninstall the release and delete its namespace from minikube (ARGS=--delete-cluster deletes the cluster too)
 	@scripts/cleanup.sh $(ARGS)
+
+load: ## Locust headless against the running platform: make load PROFILE=smoke|step|spike|soak (reports/)
+	@scripts/install.sh venv helm >/dev/null
+	$(PY) -m loadtests.run --profile $(or $(PROFILE),smoke)

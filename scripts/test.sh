@@ -11,8 +11,8 @@ scripts/install.sh all chromium helm checkov
 
 say "static checks: shellcheck, ruff, mypy"
 "$BUYLIST_VENV/bin/shellcheck" -x scripts/*.sh apps/docker/install.sh tests/bench/ab.sh .ci/run
-"$BUYLIST_VENV/bin/ruff" check apps tests
-"$BUYLIST_VENV/bin/ruff" format --check apps tests
+"$BUYLIST_VENV/bin/ruff" check apps tests loadtests
+"$BUYLIST_VENV/bin/ruff" format --check apps tests loadtests
 "$BUYLIST_VENV/bin/mypy"
 
 say "pytest: unit, integration, faults and browser tiers (each fixture starts and stops its own processes)"

@@ -1,0 +1,1 @@
+"""Locust load tests, the `make load` runner and the autoscaling preview."""
