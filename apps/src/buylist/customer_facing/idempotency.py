@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
+from buylist.common.mongo import mongo_client
 from buylist.common.web import ApiError, NotReady
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,7 @@ class IdempotencyStore:
     """The `idempotency_keys` collection."""
 
     def __init__(self, uri: str, database: str, timeout_ms: int, appname: str, ttl: timedelta = TTL) -> None:
-        self._client: MongoClient[dict[str, Any]] = MongoClient(
-            uri,
-            appname=appname,
-            tz_aware=True,
-            serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
-            socketTimeoutMS=timeout_ms * 2,
-        )
+        self._client = mongo_client(uri, timeout_ms, appname)
         self._keys: Collection[dict[str, Any]] = self._client[database]["idempotency_keys"]
         self._ttl = ttl
         self._lock = threading.Lock()

@@ -8,10 +8,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING, MongoClient
+from pymongo import DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
+from buylist.common.mongo import mongo_client
 from buylist.common.schema import format_timestamp, parse_timestamp
 
 DUPLICATE_KEY = 11000
@@ -74,14 +75,7 @@ class PurchaseStore:
     """Access to the `purchases` collection through one pooled client per process."""
 
     def __init__(self, uri: str, database: str, timeout_ms: int, appname: str) -> None:
-        self._client: MongoClient[dict[str, Any]] = MongoClient(
-            uri,
-            appname=appname,
-            tz_aware=True,
-            serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
-            socketTimeoutMS=timeout_ms * 2,
-        )
+        self._client = mongo_client(uri, timeout_ms, appname)
         self._purchases: Collection[dict[str, Any]] = self._client[database]["purchases"]
 
     def ensure_indexes(self) -> None:
