@@ -41,7 +41,7 @@ unit: ## Unit tests only
 	$(PY) -m pytest -m unit
 
 integration: ## Integration tests only (starts its own Kafka, FerretDB, services, Prometheus)
-	@scripts/install.sh venv kafka ferretdb system >/dev/null
+	@scripts/install.sh venv kafka ferretdb system helm >/dev/null
 	$(PY) -m pytest -m integration
 
 chart: ## Chart tier only: helm lint, renders validated against Kubernetes schemas, checkov, property tests
@@ -74,6 +74,6 @@ deploy: ## Build both images inside minikube, install the chart there and print 
 cleanup: ## Uninstall the release and delete its namespace from minikube (ARGS=--delete-cluster deletes the cluster too)
 	@scripts/cleanup.sh $(ARGS)
 
-load: ## Locust headless against the running platform: make load PROFILE=smoke|step|spike|soak (reports/)
+load: ## Locust headless against the running platform: make load PROFILE=smoke|step|spike|soak [LOAD_ARGS=...] (reports/)
 	@scripts/install.sh venv helm >/dev/null
-	$(PY) -m loadtests.run --profile $(or $(PROFILE),smoke)
+	$(PY) -m loadtests.run --profile $(or $(PROFILE),smoke) $(LOAD_ARGS)

@@ -124,7 +124,8 @@ class BuylistUser(HttpUser):
                 response.failure(problem)
                 return None
             response.success()
-            return response.headers.get("X-Next-Cursor")
+            cursor = response.headers.get("X-Next-Cursor")
+            return str(cursor) if cursor else None
 
 
 class Buyer(BuylistUser):

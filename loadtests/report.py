@@ -18,7 +18,7 @@ from loadtests.scale_preview import pods_worth
 from loadtests.signals import LAG_PROXY_QUERY, LAG_PROXY_SERIES, GroupOffsets, Prometheus
 
 if TYPE_CHECKING:
-    from loadtests.run import Preview, Samples
+    from loadtests.run import Component, Preview, Samples
 
 PERCENTILES = ("50%", "95%", "99%")
 
@@ -185,7 +185,7 @@ def plot_preview(
     fig.savefig(path, dpi=100)
 
 
-def remaining_window(c: Any) -> float | None:
+def remaining_window(c: Component) -> float | None:
     """Return when the component's scale-down window stops holding it above its minimum, if it still does."""
     sim = c.hpa or (c.keda.hpa if c.keda else None)
     if sim is None or c.replicas <= c.minimum:
@@ -193,7 +193,7 @@ def remaining_window(c: Any) -> float | None:
     return sim.scale_down_blocked_until(c.minimum)
 
 
-def transitions(c: Any) -> str:
+def transitions(c: Component) -> str:
     """Return a component's replica changes as "2 -> 3 at 45s, 3 -> 2 at 400s"."""
     changes = [f"{d.current} -> {d.desired} at {d.t:.0f}s" for d in c.decisions if d.desired != d.current]
     return ", ".join(changes) if changes else "no change"

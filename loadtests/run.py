@@ -196,8 +196,8 @@ class Preview:
                     else:
                         readings[metric.name] = c.cpu_cores(now, DISPLAY_WINDOW_S)
             elif c.keda and offsets is not None:
-                metric, total = kafka_lag(c.keda.spec.trigger, offsets)
-                readings = {LAG_METRIC: float(metric), "lag": float(total)}
+                capped, total = kafka_lag(c.keda.spec.trigger, offsets)
+                readings = {LAG_METRIC: float(capped), "lag": float(total)}
             c.observations.append((t, readings))
 
     def reconcile(self, now: float, t: float, sync_period_s: float) -> None:
