@@ -173,10 +173,19 @@ def test_unexpected_error_is_a_generic_500_without_a_traceback(app, client):
 
 
 def test_listing_passes_paging_through_and_returns_the_next_cursor(app, client):
-    response = client.get("/getAllUserBuys/ann?limit=5&cursor=abc&other=1")
+    response = client.get("/getAllUserBuys/ann?limit=5&cursor=abc")
     assert response.status_code == 200
     assert response.headers["X-Next-Cursor"] == "next-page"
     assert app.extensions["buylist.management"].calls == [("ann", {"limit": "5", "cursor": "abc"})]
+
+
+def test_unknown_query_parameters_are_refused(app, client):
+    response = client.get("/getAllUserBuys/ann?limit=5&lmit=3")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "unknown_query_parameter"
+    assert "lmit" in response.get_json()["message"]
+    assert app.extensions["buylist.management"].calls == []
+    assert post(client, {"username": "a", "userid": "b", "price": 1}, query_string={"x": "1"}).status_code == 400
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,16 @@ def init_http_edge(app: Flask) -> None:
         return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
+def reject_unknown_query(*allowed: str) -> None:
+    """Refuse query parameters the route does not define, so a typo is an error and not silently ignored."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise ApiError(
+            f"Unknown query parameter(s): {', '.join(unknown)[:200]}. Allowed: {', '.join(allowed) or 'none'}.",
+            code="unknown_query_parameter",
+        )
+
+
 def json_body() -> Any:
     """Return the request body parsed as strict JSON, refusing other media types."""
     if request.mimetype != "application/json":

@@ -111,7 +111,7 @@ def openapi_document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        "400": _error("Bad user id, limit or cursor"),
+                        "400": _error("Bad user id, limit or cursor, or an unknown query parameter"),
                         "414": _error("Request line longer than 8190 bytes"),
                         "503": _error("Purchase history unavailable", retry=True),
                     },

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from buylist.common.logging import purchase_id_var
 from buylist.common.schema import new_event, property_problem, request_problems
-from buylist.common.web import ApiError, NotReady, ValidationFailed, json_body
+from buylist.common.web import ApiError, NotReady, ValidationFailed, json_body, reject_unknown_query
 from buylist.customer_facing.idempotency import KEY_HEADER, IdempotencyStore, check_key
 from buylist.customer_facing.management import NEXT_CURSOR_HEADER, ManagementClient
 from buylist.customer_facing.openapi import openapi_document
@@ -35,6 +35,7 @@ def _management() -> ManagementClient:
 @bp.post("/buy")
 def buy() -> tuple[Response, int]:
     """Validate a purchase, publish it and answer 201 once Kafka acknowledged it."""
+    reject_unknown_query()
     body = json_body()
     problems = request_problems(body)
     if problems:
@@ -77,8 +78,9 @@ def check_userid(userid: str) -> None:
 def get_all_user_buys(userid: str) -> Response:
     """List a user's purchases, newest first, one page at a time."""
     check_userid(userid)
+    reject_unknown_query("limit", "cursor")
     # limit and cursor are checked by customer-management-api; its 400s are passed on as they are.
-    paging = {k: v for k, v in request.args.items() if k in ("limit", "cursor")}
+    paging = dict(request.args.items())
     purchases, next_cursor = _management().purchases(userid, paging, g.request_id)
     response = jsonify(purchases)
     if next_cursor:

@@ -8,7 +8,7 @@ from buylist.common.logging import configure_logging
 from buylist.common.metrics import init_http_metrics
 from buylist.common.schema import property_problem
 from buylist.common.settings import Settings, load_settings
-from buylist.common.web import ApiError, NotReady, init_http_edge
+from buylist.common.web import ApiError, NotReady, init_http_edge, reject_unknown_query
 from buylist.customer_management.store import InvalidCursor, PurchaseStore, StoreUnavailable
 
 bp = Blueprint("customer_management_api", __name__)
@@ -29,6 +29,7 @@ def purchases(userid: str) -> Response:
     problem = property_problem("userid", userid)
     if problem:
         raise ApiError(f"userid {problem}.", code="invalid_userid")
+    reject_unknown_query("limit", "cursor")
     raw_limit = request.args.get("limit", str(DEFAULT_LIMIT))
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise ApiError(f"limit must be an integer from 1 to {MAX_LIMIT}.", code="invalid_limit")
