@@ -186,6 +186,9 @@ def test_unknown_query_parameters_are_refused(app, client):
     assert "lmit" in response.get_json()["message"]
     assert app.extensions["buylist.management"].calls == []
     assert post(client, {"username": "a", "userid": "b", "price": 1}, query_string={"x": "1"}).status_code == 400
+    repeated = client.get("/getAllUserBuys/ann?limit=5&limit=true")
+    assert repeated.status_code == 400
+    assert repeated.get_json()["error"] == "repeated_query_parameter"
 
 
 @pytest.mark.parametrize(

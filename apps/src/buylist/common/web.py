@@ -142,13 +142,16 @@ def init_http_edge(app: Flask) -> None:
 
 
 def reject_unknown_query(*allowed: str) -> None:
-    """Refuse query parameters the route does not define, so a typo is an error and not silently ignored."""
+    """Refuse query parameters the route does not define, or gives twice: an error, never silently ignored."""
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
         raise ApiError(
             f"Unknown query parameter(s): {', '.join(unknown)[:200]}. Allowed: {', '.join(allowed) or 'none'}.",
             code="unknown_query_parameter",
         )
+    repeated = sorted(name for name in allowed if len(request.args.getlist(name)) > 1)
+    if repeated:
+        raise ApiError(f"Give each query parameter once: {', '.join(repeated)}.", code="repeated_query_parameter")
 
 
 def json_body() -> Any:
