@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
-import shutil
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,26 +12,20 @@ from typing import Any
 import yaml
 from kubernetes_validate import utils as kv_utils
 
+from loadtests.run import default_helm
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "buylist"
 SCENARIOS = sorted((CHART / "ci").glob("*.yaml"))
+
 # The two newest Kubernetes versions kubernetes-validate ships schemas for.
 KUBE_VERSIONS = sorted(set(kv_utils.all_versions()), key=lambda v: tuple(int(p) for p in v.split(".")))[-2:]
 KEDA_APIS = ("keda.sh/v1alpha1/ScaledObject", "keda.sh/v1alpha1/TriggerAuthentication")
 ALL_CRD_APIS = (*KEDA_APIS, "monitoring.coreos.com/v1/ServiceMonitor")
 
 
-def helm_path() -> Path:
-    """Return where the project installs helm (HELM_BIN, else scripts/lib.sh's path)."""
-    if os.environ.get("HELM_BIN"):
-        return Path(os.environ["HELM_BIN"])
-    out = subprocess.run(
-        [shutil.which("bash") or "/bin/bash", "-c", 'source "$1/scripts/lib.sh"; echo "$HELM_BIN"', "lib", str(ROOT)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return Path(out.stdout.strip())
+# One place knows where the project installs helm; the load tests' preview uses it too.
+helm_path = default_helm
 
 
 class RenderError(Exception):

@@ -171,8 +171,8 @@ class Services:
 
 
 @dataclass
-class Prometheus:
-    """Prometheus scraping the three services every second."""
+class LocalServer:
+    """A server in front of the services, on its own free port and state directory."""
 
     root: Path
     services: Services
@@ -182,6 +182,11 @@ class Prometheus:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Prometheus(LocalServer):
+    """Prometheus scraping the three services every second."""
 
     def start(self) -> Prometheus:
         s = self.services
@@ -210,17 +215,8 @@ class Prometheus:
 
 
 @dataclass
-class Frontend:
+class Frontend(LocalServer):
     """nginx serving the UI and proxying /api to customer-facing."""
-
-    root: Path
-    services: Services
-    port: int = field(default_factory=free_port)
-    process: Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Frontend:
         self.process = Process(
