@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -122,3 +123,13 @@ def pod_labels(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, str]]
         elif o["kind"] == "Pod":
             out.append((name, o["metadata"]["labels"]))
     return out
+
+
+def render_notes(chart: Chart, workdir: Path, api_versions: Iterable[str] = (), sets: Iterable[str] = ()) -> str:
+    """Return NOTES.txt as helm would print it: `helm template` never renders it, so render it as a template."""
+    copy_dir = workdir / "buylist"
+    shutil.copytree(chart.path, copy_dir)
+    body = "".join(f"  {line}\n" for line in (copy_dir / "templates" / "NOTES.txt").read_text().splitlines())
+    (copy_dir / "templates" / "notes-preview.yaml").write_text("notes: |\n" + body)
+    rendered = Chart(helm=chart.helm, path=copy_dir).render(api_versions=tuple(api_versions), sets=list(sets))
+    return str(next(o["notes"] for o in rendered if "notes" in o))

@@ -5,12 +5,21 @@ dependency-free copy (conftest.py).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.chart.support import ALL_CRD_APIS, KEDA_APIS, SCENARIOS, Chart, RenderError, by_name, kinds, scenario_id
+from tests.chart.support import (
+    ALL_CRD_APIS,
+    KEDA_APIS,
+    SCENARIOS,
+    Chart,
+    RenderError,
+    by_name,
+    kinds,
+    render_notes,
+    scenario_id,
+)
 
 pytestmark = pytest.mark.chart
 
@@ -154,21 +163,11 @@ def test_pods_are_annotated_for_the_prometheus_charts_pod_job(chart: Chart) -> N
         assert annotations["prometheus.io/path"] == "/metrics"
 
 
-def _notes(chart: Chart, tmp_path: Path, *api_versions: str) -> str:
-    # `helm template` never renders NOTES.txt; render it as a template of a throwaway copy instead.
-    copy = tmp_path / "buylist"
-    shutil.copytree(chart.path, copy)
-    body = "".join(f"  {line}\n" for line in (copy / "templates" / "NOTES.txt").read_text().splitlines())
-    (copy / "templates" / "notes-preview.yaml").write_text("notes: |\n" + body)
-    rendered = Chart(helm=chart.helm, path=copy).render(api_versions=api_versions, sets=[])
-    return next(o["notes"] for o in rendered if "notes" in o)
-
-
 def test_notes_tell_what_to_do_about_the_missing_crds(chart: Chart, tmp_path: Path) -> None:
-    first = _notes(chart, tmp_path / "first")
+    first = render_notes(chart, tmp_path / "first")
     assert "ACTION NEEDED" in first
     assert "helm upgrade buylist" in first
     assert "--api-versions keda.sh/v1alpha1/ScaledObject" in first
-    later = _notes(chart, tmp_path / "later", *KEDA_APIS)
+    later = render_notes(chart, tmp_path / "later", KEDA_APIS)
     assert "ACTION NEEDED" not in later
     assert "get scaledobject buylist-customer-management-worker" in later

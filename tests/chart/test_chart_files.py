@@ -51,7 +51,7 @@ def _lock() -> dict[str, Any]:
 
 def test_chart_version_and_app_version() -> None:
     meta = _chart_yaml()
-    assert (meta["version"], meta["appVersion"]) == ("0.1.0", "0.1.0")
+    assert (meta["version"], meta["appVersion"]) == ("0.2.0", "0.1.0")
 
 
 def test_dependencies_are_pinned_exactly_and_conditional() -> None:

@@ -49,10 +49,13 @@ app.kubernetes.io/name: {{ include "buylist.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{/* buylist.image: registry/repository:tag, or repository@digest when a digest is pinned; takes (dict "context" $ "image" .Values.image.backend). */}}
+{{/* buylist.image: registry/repository:tag, or repository@digest when a digest is pinned; takes (dict "context" $ "image" .Values.image.backend); an image with a registry of its own (locust.image) uses it instead of image.registry. */}}
 {{- define "buylist.image" -}}
 {{- $registry := .context.Values.image.registry }}
-{{- $repository := required "image.<backend|frontend>.repository is required" .image.repository }}
+{{- if hasKey .image "registry" }}
+{{- $registry = .image.registry }}
+{{- end }}
+{{- $repository := required "the image's repository is required" .image.repository }}
 {{- $ref := $repository }}
 {{- if $registry }}
 {{- $ref = printf "%s/%s" (trimSuffix "/" $registry) $repository }}
@@ -401,4 +404,32 @@ topologySpreadConstraints:
 {{- else }}
 - namespaceSelector: {}
 {{- end }}
+{{- end }}
+
+{{/* buylist.locust.basePath: the web UI's --web-base-path, set only when the Ingress serves it under locust.ingress.path. */}}
+{{- define "buylist.locust.basePath" -}}
+{{- if .Values.locust.ingress.enabled }}{{ .Values.locust.ingress.path }}{{ end }}
+{{- end }}
+
+{{/* buylist.locust.targetPort: the container port of the component the workers load (what their NetworkPolicy egress allows). */}}
+{{- define "buylist.locust.targetPort" -}}
+{{- if eq .Values.locust.target "user-buy-frontend" }}{{ .Values.userBuyFrontend.port }}{{ else }}{{ .Values.customerFacing.port }}{{ end }}
+{{- end }}
+
+{{/* buylist.locust.host: BUYLIST_LOAD_HOST, locust.host or the target component's Service (the frontend's /api proxy). */}}
+{{- define "buylist.locust.host" -}}
+{{- if .Values.locust.host }}
+{{- .Values.locust.host }}
+{{- else if eq .Values.locust.target "user-buy-frontend" }}
+{{- printf "http://%s:%v/api" (include "buylist.componentName" (dict "context" . "component" "user-buy-frontend")) .Values.userBuyFrontend.service.port }}
+{{- else }}
+{{- printf "http://%s:%v" (include "buylist.componentName" (dict "context" . "component" "customer-facing")) .Values.customerFacing.service.port }}
+{{- end }}
+{{- end }}
+
+{{/* buylist.locust.workerPeer: a NetworkPolicy peer matching the Locust workers, for the target component's ingress. */}}
+{{- define "buylist.locust.workerPeer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "buylist.selectorLabels" (dict "context" . "component" "locust-worker") | nindent 6 }}
 {{- end }}
