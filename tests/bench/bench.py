@@ -3,8 +3,9 @@
 Measures, with `make up` running:
 - sustained POST /buy throughput and p50/p95/p99 at a fixed concurrency (wrk, a C load generator, whose CPU is
   shown beside the services' so it is visibly not the bottleneck);
+- the same with the worker stopped: the ingest path alone, on a broker serving no consumer, as the baseline runs;
 - kafka-python alone producing the same events with acks=all at the same concurrency on the same broker, and
-  the ratio of the two;
+  the ratio of each POST /buy run to it;
 - end-to-end freshness: from the 201 to the purchase being listed by GET, p50 and p99;
 - the worker's persist rate while draining a backlog of 100,000 events;
 - `make up` warm and cold start (cold: empty project caches, venv and state);
@@ -138,18 +139,29 @@ def bench_post(base: str, concurrency: int, seconds: int) -> dict[str, Any]:
     cpu = {name: (after.get(name, 0.0) - before.get(name, 0.0)) / wall for name in before}
     cpu["wrk (load generator)"] = wrk_cpu / wall
     ok = summary["statuses"].get("201", 0)
+    rate = ok / summary["seconds"]
     return {
         "concurrency": concurrency,
         "seconds": summary["seconds"],
         "requests": summary["requests"],
-        "accepted_per_s": ok / summary["seconds"],
+        "accepted_per_s": rate,
         "non_201": summary["requests"] - ok,
         "socket_errors": summary["socket_errors"],
         "p50_ms": summary["p50_ms"],
         "p95_ms": summary["p95_ms"],
         "p99_ms": summary["p99_ms"],
         "cpu_cores": {k: round(v, 2) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])},
+        "cpu_ms_per_purchase": {k: round(v / max(rate, 1e-9) * 1000, 3) for k, v in cpu.items()},
     }
+
+
+def bench_post_ingest_alone(base: str, concurrency: int, seconds: int) -> dict[str, Any]:
+    """POST /buy with the worker stopped: the ingest path alone, on a broker serving no consumer, as the baseline."""
+    ctl("stop", "customer-management-worker")
+    try:
+        return bench_post(base, concurrency, seconds)
+    finally:
+        ctl("start", "customer-management-worker")
 
 
 def bench_kafka_python(bootstrap: str, concurrency: int, seconds: int) -> dict[str, Any]:
@@ -162,6 +174,7 @@ def bench_kafka_python(bootstrap: str, concurrency: int, seconds: int) -> dict[s
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
     producer.send(topic, b"warm-up").get(10)
     body = {"username": "bench", "userid": "bench-user", "price": 9.99}
+    broker = program_pids().get("kafka", [])
     counts = [0] * concurrency
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
@@ -171,22 +184,33 @@ def bench_kafka_python(bootstrap: str, concurrency: int, seconds: int) -> dict[s
         while time.monotonic() < deadline:
             event = new_event(body)
             started = time.monotonic()
-            producer.send(topic, encode_event(event), key=b"bench-user", headers=[("schema-version", b"1")]).get(10)
+            # The headers customer-facing sends, so the broker stores the same bytes.
+            headers = [
+                ("schema-version", b"1"),
+                ("purchase-id", event["id"].encode()),
+                ("request-id", uuid.uuid4().hex.encode()),
+                ("content-type", b"application/json"),
+            ]
+            producer.send(topic, encode_event(event), key=b"bench-user", headers=headers).get(10)
             local.append((time.monotonic() - started) * 1000)
             counts[slot] += 1
         latencies.extend(local)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(concurrency)]
+    own_before, broker_before = time.process_time(), cpu_seconds(broker)
     started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.monotonic() - started
+    own, broker_cpu = time.process_time() - own_before, cpu_seconds(broker) - broker_before
     producer.close()
+    acked = max(sum(counts), 1)
     return {
         "concurrency": concurrency,
         "acked_per_s": sum(counts) / wall,
+        "cpu_ms_per_event": {"kafka-python (this process)": own / acked * 1000, "kafka": broker_cpu / acked * 1000},
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
     }
@@ -308,6 +332,7 @@ def bench_up() -> dict[str, Any]:
 def tables(result: dict[str, Any]) -> str:
     """Render the results as markdown."""
     post, base, fresh, drain = result["post"], result["kafka_python"], result["freshness"], result["drain"]
+    alone = result["post_ingest_alone"]
     lines = [
         f"Machine: {result['machine']}; {result['when']}",
         "",
@@ -318,8 +343,12 @@ def tables(result: dict[str, Any]) -> str:
         "| POST /buy latency p50 / p95 / p99 "
         f"| {post['p50_ms']:.1f} / {post['p95_ms']:.1f} / {post['p99_ms']:.1f} ms |",
         f"| POST /buy non-201 answers, socket errors | {post['non_201']}, {post['socket_errors']} |",
+        f"| POST /buy accepted/s, the worker stopped (ingest alone, as the baseline) | {alone['accepted_per_s']:.0f} |",
+        "| ... its latency p50 / p95 / p99 "
+        f"| {alone['p50_ms']:.1f} / {alone['p95_ms']:.1f} / {alone['p99_ms']:.1f} ms |",
         f"| kafka-python alone, acks=all, same concurrency: acked/s | {base['acked_per_s']:.0f} |",
-        f"| ratio POST /buy ÷ kafka-python alone | {post['accepted_per_s'] / base['acked_per_s']:.2f} |",
+        f"| ratio POST /buy ÷ kafka-python alone: full pipeline / ingest alone "
+        f"| {post['accepted_per_s'] / base['acked_per_s']:.2f} / {alone['accepted_per_s'] / base['acked_per_s']:.2f} |",
         f"| freshness 201 → listed, p50 / p99 ({fresh['samples']} purchases) "
         f"| {fresh['p50_ms']:.0f} / {fresh['p99_ms']:.0f} ms |",
         f"| worker persist rate draining {drain['backlog_at_start']:,} events "
@@ -329,8 +358,18 @@ def tables(result: dict[str, Any]) -> str:
         lines.append(
             f"| `make up` warm / cold | {result['up']['warm_seconds']:.0f} s / {result['up']['cold_seconds']:.0f} s |"
         )
-    lines += ["", "| CPU during the POST run (cores) | |", "|---|---|"]
-    lines += [f"| {name} | {cores:.2f} |" for name, cores in post["cpu_cores"].items()]
+    lines += [
+        "",
+        "| CPU during the POST runs | cores | ms per purchase | ingest alone: ms per purchase |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {cores:.2f} | {post['cpu_ms_per_purchase'][name]:.2f} "
+        f"| {alone['cpu_ms_per_purchase'].get(name, 0.0):.2f} |"
+        for name, cores in post["cpu_cores"].items()
+    ]
+    lines += ["", "| kafka-python alone: CPU | ms per event |", "|---|---|"]
+    lines += [f"| {name} | {ms:.2f} |" for name, ms in base["cpu_ms_per_event"].items()]
     lines += ["", "| resident memory | MiB |", "|---|---|"]
     lines += [f"| {name} | {mib:.0f} |" for name, mib in result["rss_mib"].items()]
     return "\n".join(lines)
@@ -363,6 +402,8 @@ def main() -> int:
     result["freshness"] = bench_freshness(args.base, args.freshness_samples)
     print("POST /buy with wrk ...", flush=True)
     result["post"] = bench_post(args.base, args.concurrency, args.seconds)
+    print("POST /buy with wrk, the worker stopped (ingest alone) ...", flush=True)
+    result["post_ingest_alone"] = bench_post_ingest_alone(args.base, args.concurrency, args.seconds)
     print("kafka-python alone ...", flush=True)
     result["kafka_python"] = bench_kafka_python(args.bootstrap, args.concurrency, args.seconds)
     print(f"draining {args.drain_events:,} events ...", flush=True)

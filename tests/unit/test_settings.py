@@ -77,3 +77,23 @@ def test_every_variable_is_documented_with_the_prefix():
     assert rows
     assert all(var.startswith("BUYLIST_") for var, *_ in rows)
     assert [var for var, _default, _required, doc in rows if not doc] == []
+
+
+def test_web_worker_class_defaults_to_gevent_and_refuses_others():
+    assert load_settings("customer-facing", FACING_ENV).web_worker_class == "gevent"
+    assert load_settings("customer-facing", {**FACING_ENV, "BUYLIST_WEB_WORKER_CLASS": "gthread"}).web_worker_class == (
+        "gthread"
+    )
+    with pytest.raises(SettingsError, match="BUYLIST_WEB_WORKER_CLASS='sync' must be gevent or gthread"):
+        load_settings("customer-facing", {**FACING_ENV, "BUYLIST_WEB_WORKER_CLASS": "sync"})
+
+
+def test_gunicorn_gets_the_worker_model_and_one_listening_socket_per_worker():
+    from buylist.cli import gunicorn_options
+
+    env = {**FACING_ENV, "BUYLIST_WEB_WORKER_CLASS": "gthread", "BUYLIST_WEB_THREADS": "4", "BUYLIST_WEB_WORKERS": "3"}
+    options = gunicorn_options(load_settings("customer-facing", env))
+    assert (options["worker_class"], options["threads"], options["workers"]) == ("gthread", 4, 3)
+    assert options["worker_connections"] == 1000
+    assert options["reuse_port"] is True
+    assert options["bind"] == "0.0.0.0:3000"

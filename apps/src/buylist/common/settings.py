@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 Component = Literal["customer-facing", "customer-management-api", "customer-management-worker"]
 COMPONENTS: tuple[Component, ...] = (
@@ -18,6 +18,9 @@ _FACING: frozenset[Component] = frozenset({"customer-facing"})
 _KAFKA: frozenset[Component] = frozenset({"customer-facing", "customer-management-worker"})
 # customer-facing keeps its Idempotency-Key records in MongoDB; the purchases themselves go through Kafka.
 _MONGO: frozenset[Component] = frozenset(COMPONENTS)
+
+
+WORKER_CLASSES: Final = ("gevent", "gthread")
 
 
 class SettingsError(Exception):
@@ -39,7 +42,20 @@ class Settings:
     )
     port: int = field(default=0, metadata=_meta("BUYLIST_PORT", doc="HTTP port; 0 means the component's default"))
     web_workers: int = field(default=2, metadata=_meta("BUYLIST_WEB_WORKERS", doc="gunicorn worker processes"))
-    web_threads: int = field(default=8, metadata=_meta("BUYLIST_WEB_THREADS", doc="threads per gunicorn worker"))
+    web_worker_class: str = field(
+        default="gevent",
+        metadata=_meta(
+            "BUYLIST_WEB_WORKER_CLASS",
+            doc="gunicorn worker class: gevent (one event loop per worker) or gthread (a thread pool per worker)",
+        ),
+    )
+    web_threads: int = field(
+        default=8, metadata=_meta("BUYLIST_WEB_THREADS", doc="threads per gunicorn worker (gthread only)")
+    )
+    web_worker_connections: int = field(
+        default=1000,
+        metadata=_meta("BUYLIST_WEB_WORKER_CONNECTIONS", doc="most simultaneous connections per gunicorn worker"),
+    )
     gil_switch_interval_s: float = field(
         default=0.0005,
         metadata=_meta(
@@ -172,6 +188,8 @@ def load_settings(component: Component, environ: Mapping[str, str] | None = None
     settings = Settings(component=component, **values)
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError(f"BUYLIST_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+    if settings.web_worker_class not in WORKER_CLASSES:
+        raise SettingsError(f"BUYLIST_WEB_WORKER_CLASS={settings.web_worker_class!r} must be gevent or gthread")
     return settings
 
 
