@@ -227,7 +227,13 @@ def bench_freshness(base: str, samples: int) -> dict[str, Any]:
         acked = time.monotonic()
         wanted = response.json()["purchase"]["id"]
         while True:
-            page = session.get(f"{base}/getAllUserBuys/{userid}", params={"limit": 1}, timeout=10).json()
+            listing = session.get(f"{base}/getAllUserBuys/{userid}", params={"limit": 1}, timeout=10)
+            if listing.status_code != 200:
+                raise SystemExit(
+                    f"GET /getAllUserBuys answered {listing.status_code}: {listing.text[:200]} — FerretDB scans the "
+                    "whole collection to list, so a large store times out; run `make clean && make up` first"
+                )
+            page = listing.json()
             if page and page[0]["id"] == wanted:
                 break
             if time.monotonic() - acked > 30:

@@ -115,6 +115,18 @@ class Settings:
     worker_batch_size: int = field(
         default=500, metadata=_meta("BUYLIST_WORKER_BATCH_SIZE", doc="most events stored per poll")
     )
+    worker_fetch_min_bytes: int = field(
+        default=16384,
+        metadata=_meta(
+            "BUYLIST_WORKER_FETCH_MIN_BYTES", doc="the broker answers a fetch once it has this many bytes (or the wait)"
+        ),
+    )
+    worker_fetch_max_wait_ms: int = field(
+        default=50,
+        metadata=_meta(
+            "BUYLIST_WORKER_FETCH_MAX_WAIT_MS", doc="longest the broker holds a fetch waiting for fetch_min_bytes"
+        ),
+    )
     worker_max_backoff_s: float = field(
         default=10.0,
         metadata=_meta("BUYLIST_WORKER_MAX_BACKOFF_SECONDS", doc="cap of the retry backoff while a dependency is down"),

@@ -66,6 +66,8 @@ class Worker:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.settings.worker_batch_size,
+            fetch_min_bytes=self.settings.worker_fetch_min_bytes,
+            fetch_max_wait_ms=self.settings.worker_fetch_max_wait_ms,
             session_timeout_ms=10000,
             heartbeat_interval_ms=3000,
             max_poll_interval_ms=300000,
