@@ -17,25 +17,12 @@ import os
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 import requests
 
-from tests.bench.bench import HERE, ROOT, WRK, cpu_seconds, ctl, program_pids
+from tests.bench.bench import HERE, ROOT, WRK, cpu_seconds, ctl, descendants, program_pids
 
 PORT = 13500
-
-
-def descendants(pid: int) -> list[int]:
-    """Return a process and all its descendants."""
-    pids, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        pids.append(current)
-        children = Path(f"/proc/{current}/task/{current}/children")
-        if children.exists():
-            todo += [int(c) for c in children.read_text().split()]
-    return pids
 
 
 def wrk(seconds: int, connections: int) -> dict[str, object]:

@@ -61,21 +61,25 @@ def ctl(*args: str) -> str:
     ).stdout.strip()
 
 
+def descendants(pid: int) -> list[int]:
+    """Return a process and all its descendants."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        children = Path(f"/proc/{current}/task/{current}/children")
+        if children.exists():
+            todo += [int(c) for c in children.read_text().split()]
+    return pids
+
+
 def program_pids() -> dict[str, list[int]]:
     """Return each platform program's process and all its descendants."""
     result: dict[str, list[int]] = {}
     for name in PROGRAMS:
         out = ctl("pid", name)
-        if not out.isdigit() or out == "0":
-            continue
-        pids, todo = [], [int(out)]
-        while todo:
-            pid = todo.pop()
-            pids.append(pid)
-            children = Path(f"/proc/{pid}/task/{pid}/children")
-            if children.exists():
-                todo += [int(c) for c in children.read_text().split()]
-        result[name] = pids
+        if out.isdigit() and out != "0":
+            result[name] = descendants(int(out))
     return result
 
 
