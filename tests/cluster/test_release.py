@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -25,6 +24,7 @@ from pytest_helm_charts.clusters import Cluster
 from pytest_helm_charts.k8s.deployment import wait_for_deployments_to_run
 
 from tests.chart.support import CHART, helm_path
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.cluster
 
@@ -81,16 +81,10 @@ def test_every_component_rolls_out(release: Cluster) -> None:
     wait_for_deployments_to_run(release.kube_client, [_name(c) for c in COMPONENTS], NAMESPACE, timeout_sec=600)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def frontend_url(release: Cluster) -> Iterator[str]:
     """Port-forward the frontend Service, so the purchase takes the browser's path through nginx."""
-    port = _free_port()
+    port = free_port()
     cmd = ["kubectl", "-n", NAMESPACE, "port-forward", f"svc/{_name('user-buy-frontend')}", f"{port}:80"]
     forward = subprocess.Popen(
         cmd,

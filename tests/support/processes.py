@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,11 +16,41 @@ SCRIPTS = ROOT / "scripts"
 VENV_BIN = Path(os.environ.get("BUYLIST_VENV", ROOT / ".venv")) / "bin"
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux's default when unreadable)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """Return a TCP port nobody listens on now and no outgoing connection will take before a server binds it.
+
+    A port from `bind(0)` lies in the ephemeral range, so between this call and the server's bind any client
+    connection (Kafka's own, a test's) may get it as its local port: CI once saw Kafka fail with "Address already
+    in use" that way. So pick below (or above) that range, never the same port twice in one test run, and check
+    that it binds.
+    """
+    low, high = _ephemeral_range()
+    candidates = [*range(20000, min(low, 32768)), *range(high + 1, 65536)]
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(200):
+        port = rng.choice(candidates)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free TCP port outside the ephemeral range {low}-{high}")
 
 
 def port_open(port: int) -> bool:
