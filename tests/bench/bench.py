@@ -35,6 +35,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
 from buylist.common.schema import encode_event, new_event
+from buylist.common.settings import load_settings
+from buylist.customer_facing.publisher import producer_options
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("BUYLIST_STATE", ROOT / ".state"))
@@ -175,7 +177,15 @@ def bench_kafka_python(bootstrap: str, concurrency: int, seconds: int) -> dict[s
     if topic not in admin.list_topics():
         admin.create_topics([NewTopic(topic, 12, 1)])
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
+    # The very options customer-facing publishes with (acks=all, idempotence, linger, no client-side metrics), so
+    # the ratio compares the service with the same client doing nothing else.
+    environ = {
+        "BUYLIST_KAFKA_BOOTSTRAP": bootstrap,
+        "BUYLIST_MONGODB_URI": "mongodb://127.0.0.1:1/",
+        "BUYLIST_MANAGEMENT_URL": "http://127.0.0.1:1",
+    }
+    options = producer_options(load_settings("customer-facing", environ))
+    producer = KafkaProducer(**{**options, "client_id": "bench-baseline"})
     producer.send(topic, b"warm-up").get(10)
     body = {"username": "bench", "userid": "bench-user", "price": 9.99}
     broker = program_pids().get("kafka", [])

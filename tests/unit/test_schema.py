@@ -2,12 +2,17 @@
 
 import json
 import math
+import uuid
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from buylist.common.schema import (
     InvalidJson,
+    _accepts,
+    _validator,
     encode_event,
     event_problems,
     event_schema,
@@ -129,3 +134,56 @@ def test_schema_is_draft_2020_12_and_closed():
     assert schema["$schema"].endswith("2020-12/schema")
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {"id", "username", "userid", "price", "timestamp"}
+
+
+# The fast check (fastjsonschema) may only ever say "valid" where jsonschema does; anything it refuses is
+# validated again by jsonschema for the error messages. For the request schema the two must agree exactly.
+_USERNAMES = st.text(
+    alphabet=st.sampled_from("Ab \t\n\r\x00\x1f\x7f\x85\xa0\u2028\ufeff\u3000é😀"), max_size=6
+) | st.text(max_size=120)
+_USERIDS = st.text(alphabet=st.sampled_from("aZ09._@:-/ \n"), max_size=8) | st.text(min_size=60, max_size=70)
+_PRICES = (
+    st.floats(allow_nan=False, allow_infinity=True)
+    | st.integers(min_value=-2, max_value=2_000_000)
+    | st.sampled_from([0, 0.0, -0.0, 5e-324, 1_000_000, 1_000_000.0, 1_000_000.0000001, True, False, None, "1", [1]])
+)
+_TIMESTAMPS = st.sampled_from(["2026-01-31T12:00:00.123Z", "2026-01-31T12:00:00.123Z\n", "2026-01-31T12:00:00Z", ""])
+
+
+def _jsonschema_valid(kind, document):
+    return not list(_validator(kind).iter_errors(document))
+
+
+@st.composite
+def _documents(draw, kind):
+    candidates = {"username": _USERNAMES, "userid": _USERIDS, "price": _PRICES}
+    if kind == "event":
+        candidates |= {"id": st.sampled_from([str(uuid.uuid4()), "A" * 36, ""]), "timestamp": _TIMESTAMPS}
+    document = {name: draw(strategy) for name, strategy in candidates.items() if draw(st.integers(0, 9)) > 0}
+    if draw(st.integers(0, 9)) == 0:
+        document[draw(st.sampled_from(["extra", "id", "Price"]))] = 1
+    return document
+
+
+@settings(max_examples=600, deadline=None)
+@given(_documents("request"))
+def test_the_fast_request_check_agrees_with_jsonschema(document):
+    assert _accepts("request")(document) == _jsonschema_valid("request", document)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_documents("event"))
+def test_the_fast_event_check_never_accepts_what_jsonschema_refuses(document):
+    if _accepts("event")(document):
+        assert _jsonschema_valid("event", document)
+
+
+@pytest.mark.parametrize("body", [[], "x", 1, None, {}, GOOD, {**GOOD, "price": math.inf}, {**GOOD, "userid": "..."}])
+def test_the_fast_request_check_agrees_on_the_listed_cases(body):
+    assert _accepts("request")(body) == _jsonschema_valid("request", body)
+
+
+def test_valid_purchases_take_the_fast_path():
+    """Without it every purchase pays jsonschema's full walk again."""
+    assert _accepts("request")(GOOD)
+    assert _accepts("event")(new_event(GOOD))

@@ -74,6 +74,8 @@ class Worker:
             request_timeout_ms=30000,
             reconnect_backoff_max_ms=2000,
             bootstrap_timeout_ms=10000,
+            # kafka-python's own sensors: nobody reads them; the lag the autoscaler uses comes from the broker.
+            metrics_enabled=False,
         )
 
     def _dead_letter(self, rejected: list[Rejected]) -> None:
@@ -88,6 +90,7 @@ class Worker:
                     request_timeout_ms=5000,
                     max_block_ms=5000,
                     bootstrap_timeout_ms=5000,
+                    metrics_enabled=False,
                 )
             except KafkaError as exc:
                 raise DeadLetterUnavailable(str(exc)) from exc
