@@ -146,3 +146,26 @@ def test_two_workers_share_partitions_and_killing_one_loses_and_duplicates_nothi
     assert {key: ids for key, ids in by_key.items() if len(ids) > 1} == {}, "duplicated"
     assert [key for key in accepted if key not in by_key] == [], "lost"
     assert all(by_key[key] == [pid] for key, pid in accepted.items())
+
+
+def test_sigterm_while_kafka_is_down_exits_promptly(private: Stack):
+    """A broker that is gone must not keep a stopping customer-facing alive: its workers hold producers to it."""
+    s, kafka = private.services, private.kafka
+    userid = new_userid("down-term")
+    assert buy(s.facing_url, userid).status_code == 201  # each answering worker now holds a connected producer
+    assert kafka.process is not None
+    kafka.process.kill()
+    facing = s.processes["customer-facing"]
+    try:
+        # No request in between: the workers still hold producers connected to a broker that is gone.
+        started = time.monotonic()
+        facing.signal(signal.SIGTERM)
+        assert facing.popen is not None
+        # worker_exit waits at most 5 s for the producer to flush; gunicorn's graceful timeout is 20 s.
+        assert facing.popen.wait(15) == 0
+        print(f"customer-facing exited {time.monotonic() - started:.1f}s after SIGTERM with Kafka down")
+    finally:
+        kafka.start()
+        if not facing.running():
+            s.start_component("customer-facing")
+    wait_until(lambda: buy(s.facing_url, userid).status_code == 201, 60, interval=0.5, what="accepted again")
