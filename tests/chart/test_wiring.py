@@ -32,6 +32,7 @@ REQUIRED_ENV = {
     "customer-facing": {
         "BUYLIST_PORT",
         "BUYLIST_LOG_FORMAT",
+        "BUYLIST_LOG_FLUSH_INTERVAL_MS",
         "BUYLIST_LOG_LEVEL",
         "BUYLIST_KAFKA_BOOTSTRAP",
         "BUYLIST_KAFKA_TOPIC",
@@ -50,6 +51,7 @@ REQUIRED_ENV = {
     "customer-management-api": {
         "BUYLIST_PORT",
         "BUYLIST_LOG_FORMAT",
+        "BUYLIST_LOG_FLUSH_INTERVAL_MS",
         "BUYLIST_MONGODB_URI",
         "BUYLIST_MONGODB_DATABASE",
         "PROMETHEUS_MULTIPROC_DIR",
@@ -58,6 +60,7 @@ REQUIRED_ENV = {
     "customer-management-worker": {
         "BUYLIST_PORT",
         "BUYLIST_LOG_FORMAT",
+        "BUYLIST_LOG_FLUSH_INTERVAL_MS",
         "BUYLIST_KAFKA_BOOTSTRAP",
         "BUYLIST_KAFKA_TOPIC",
         "BUYLIST_KAFKA_DLQ_TOPIC",

@@ -98,8 +98,13 @@ def test_request_and_purchase_ids_reach_the_worker_log(stack: Stack):
         )
 
     wait_until(worker_logged, 10, what="worker log line with the purchase id")
-    facing_lines = stack.services.logs("customer-facing")
-    assert any(line.get("purchase_id") == purchase_id and line.get("status") == 201 for line in facing_lines)
+
+    def facing_logged() -> bool:
+        facing_lines = stack.services.logs("customer-facing")
+        return any(line.get("purchase_id") == purchase_id and line.get("status") == 201 for line in facing_lines)
+
+    # Log lines are written in batches (BUYLIST_LOG_FLUSH_INTERVAL_MS, 200 ms by default).
+    wait_until(facing_logged, 10, what="customer-facing access-log line with the purchase id")
 
 
 def test_metrics_count_the_pipeline_per_process_and_in_prometheus(stack: Stack, prometheus: Prometheus):

@@ -40,6 +40,13 @@ class Settings:
     log_format: str = field(
         default="auto", metadata=_meta("BUYLIST_LOG_FORMAT", doc="json, text, or auto (text on a terminal)")
     )
+    log_flush_interval_ms: int = field(
+        default=200,
+        metadata=_meta(
+            "BUYLIST_LOG_FLUSH_INTERVAL_MS",
+            doc="write log lines in batches at most this often (WARNING and above at once); 0: every line at once",
+        ),
+    )
     port: int = field(default=0, metadata=_meta("BUYLIST_PORT", doc="HTTP port; 0 means the component's default"))
     web_workers: int = field(default=2, metadata=_meta("BUYLIST_WEB_WORKERS", doc="gunicorn worker processes"))
     web_worker_class: str = field(

@@ -17,7 +17,7 @@ from buylist.customer_facing.routes import bp
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the customer-facing Flask app."""
     settings = settings or load_settings("customer-facing")
-    configure_logging(settings.component, settings.log_level, settings.log_format)
+    configure_logging(settings.component, settings.log_level, settings.log_format, settings.log_flush_interval_ms)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["buylist.settings"] = settings

@@ -62,7 +62,7 @@ def ready() -> tuple[Response, int]:
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the customer-management-api Flask app."""
     settings = settings or load_settings("customer-management-api")
-    configure_logging(settings.component, settings.log_level, settings.log_format)
+    configure_logging(settings.component, settings.log_level, settings.log_format, settings.log_flush_interval_ms)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions["buylist.settings"] = settings

@@ -23,7 +23,7 @@ def main() -> int:
     except SettingsError as exc:
         print(f"customer-management-worker: configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.component, settings.log_level, settings.log_format)
+    configure_logging(settings.component, settings.log_level, settings.log_format, settings.log_flush_interval_ms)
     store = PurchaseStore(
         settings.mongodb_uri, settings.mongodb_database, settings.mongodb_timeout_ms, settings.component
     )
