@@ -45,10 +45,15 @@ def _record(level: int, message: str) -> logging.LogRecord:
     return logging.LogRecord("buylist.test", level, __file__, 1, message, (), None)
 
 
-def test_batching_handler_holds_info_lines_and_writes_them_within_the_interval():
+def _batching(interval_s: float, **options) -> tuple[io.StringIO, BatchingStreamHandler]:
     stream = io.StringIO()
-    handler = BatchingStreamHandler(stream, interval_s=0.2)
+    handler = BatchingStreamHandler(stream, interval_s=interval_s, **options)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    return stream, handler
+
+
+def test_batching_handler_holds_info_lines_and_writes_them_within_the_interval():
+    stream, handler = _batching(0.2)
     handler.handle(_record(logging.INFO, "one"))
     handler.handle(_record(logging.INFO, "two"))
     assert stream.getvalue() == ""  # no write per line
@@ -59,18 +64,14 @@ def test_batching_handler_holds_info_lines_and_writes_them_within_the_interval()
 
 
 def test_batching_handler_writes_a_warning_at_once_after_the_lines_before_it():
-    stream = io.StringIO()
-    handler = BatchingStreamHandler(stream, interval_s=60)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    stream, handler = _batching(60)
     handler.handle(_record(logging.INFO, "before"))
     handler.handle(_record(logging.WARNING, "kafka did not acknowledge"))
     assert stream.getvalue() == "before\nkafka did not acknowledge\n"
 
 
 def test_batching_handler_writes_when_the_batch_is_full_and_when_flushed():
-    stream = io.StringIO()
-    handler = BatchingStreamHandler(stream, interval_s=60, max_bytes=100)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    stream, handler = _batching(60, max_bytes=100)
     for n in range(9):
         handler.handle(_record(logging.INFO, f"line {n:03d} ".ljust(11)))
     assert stream.getvalue().count("\n") == 9  # 9 x 12 characters passed 100
