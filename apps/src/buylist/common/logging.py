@@ -80,10 +80,10 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]  #
     """Write log lines in batches: at most `interval_s` after the first pending line, at once for WARNING and above.
 
     One write per access-log line costs the service a system call and the log collector (supervisord here, the
-    container runtime's log pipe in a cluster) a wake-up per line: at 1000 purchases a second supervisord used more
-    CPU than the worker (`make bench`). A batch is written when `interval_s` has passed, when it reaches `max_bytes`,
-    when a WARNING or worse arrives (after the lines before it, so the order holds) and at exit (logging's atexit
-    flush). What a crash can lose: the INFO lines of the last `interval_s`.
+    container runtime's log pipe in a cluster) a wake-up per line: at 1000 purchases a second supervisord used
+    nearly as much CPU as the worker (`make bench`). A batch is written when `interval_s` has passed, when it
+    reaches `max_bytes`, when a WARNING or worse arrives (after the lines before it, so the order holds) and at exit
+    (logging's atexit flush). What a crash can lose: the INFO lines of the last `interval_s`.
     """
 
     def __init__(self, stream: TextIO, interval_s: float, max_bytes: int = 64 * 1024) -> None:
