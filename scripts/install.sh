@@ -55,17 +55,22 @@ install_ferretdb() {
     return
   fi
   need go "Install Go 1.24+ (https://go.dev/doc/install) to build FerretDB."
+  command -v patch >/dev/null || apt_install patch
   say "ferretdb $FERRETDB_VERSION: building from its Go module (a few minutes the first time)"
   # `go install ...@version` builds a binary that panics at start: FerretDB embeds
   # build/version/version.txt, which its release tooling writes and the module zip lacks.
-  # So: download the module, add that one file, and build its cmd/ferretdb as released.
-  local src build
+  # So: download the module, add that one file, apply buylist's patches (scripts/ferretdb/, each says why) and
+  # build its cmd/ferretdb.
+  local src build patch
   src=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [[ -d $src ]] || die "go mod download github.com/FerretDB/FerretDB@$FERRETDB_VERSION failed"
   build=$(mktemp -d)
   cp -r "$src/." "$build/"
   chmod -R u+w "$build"
   echo "$FERRETDB_VERSION" >"$build/build/version/version.txt"
+  for patch in "$BUYLIST_ROOT"/scripts/ferretdb/*.patch; do
+    patch --quiet --forward -p1 -d "$build" <"$patch" || die "$patch does not apply to FerretDB $FERRETDB_VERSION"
+  done
   mkdir -p "$(dirname "$FERRETDB_BIN")"
   with_progress "go build ./cmd/ferretdb" go -C "$build" build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"

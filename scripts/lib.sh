@@ -11,7 +11,8 @@ KAFKA_VERSION="${KAFKA_VERSION:-4.0.1}"
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 # The pom is part of the cache key: changing the resolved jars must refetch them.
 KAFKA_LIBS="$BUYLIST_CACHE/kafka-$KAFKA_VERSION-$(sha256sum "$BUYLIST_ROOT/scripts/kafka/pom.xml" | cut -c1-12)/libs"
-FERRETDB_BIN="$BUYLIST_CACHE/ferretdb-$FERRETDB_VERSION/ferretdb"
+# So are buylist's patches to FerretDB (scripts/ferretdb/*.patch, applied in name order before the build).
+FERRETDB_BIN="$BUYLIST_CACHE/ferretdb-$FERRETDB_VERSION-$(cat "$BUYLIST_ROOT"/scripts/ferretdb/*.patch | sha256sum | cut -c1-12)/ferretdb"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 HELM_BIN="$BUYLIST_CACHE/helm-$HELM_VERSION/helm"
 # checkov pins many libraries of its own; it lives in a venv of its own so it never moves the project's pins.
