@@ -71,6 +71,22 @@ def to_purchase(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The order of a listing; the `userid_timestamp` index serves its filter, ties on timestamp are broken by _id.
+LISTING_SORT = [("timestamp", DESCENDING), ("_id", DESCENDING)]
+
+
+def listing_query(userid: str, cursor: str | None) -> dict[str, Any]:
+    """Return the filter for one page of a user's purchases: all of them, or those after `cursor`."""
+    query: dict[str, Any] = {"userid": userid}
+    if cursor is not None:
+        after_ts, after_id = decode_cursor(cursor)
+        query["$or"] = [
+            {"timestamp": {"$lt": after_ts}},
+            {"timestamp": after_ts, "_id": {"$lt": after_id}},
+        ]
+    return query
+
+
 class PurchaseStore:
     """Access to the `purchases` collection through one pooled client per process."""
 
@@ -106,17 +122,8 @@ class PurchaseStore:
 
     def page(self, userid: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Return up to `limit` purchases of a user, newest first, and the next page's cursor."""
-        query: dict[str, Any] = {"userid": userid}
-        if cursor is not None:
-            after_ts, after_id = decode_cursor(cursor)
-            query["$or"] = [
-                {"timestamp": {"$lt": after_ts}},
-                {"timestamp": after_ts, "_id": {"$lt": after_id}},
-            ]
         try:
-            found = list(
-                self._purchases.find(query).sort([("timestamp", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
-            )
+            found = list(self._purchases.find(listing_query(userid, cursor)).sort(LISTING_SORT).limit(limit + 1))
         except PyMongoError as exc:
             if _transient(exc):
                 raise StoreUnavailable(str(exc)) from exc
