@@ -9,6 +9,8 @@ Measures, with `make up` running:
   rounds (3 by default) so the ratios are taken between runs a minute apart at most;
 - end-to-end freshness: from the 201 to the purchase being listed by GET, p50 and p99;
 - the worker's persist rate while draining a backlog of 100,000 events;
+- with that backlog stored: GET /getAllUserBuys latency (first page and the page after it) and freshness again, so
+  the tables show whether reads stay fast as the store grows;
 - `make up` warm and cold start (cold: empty project caches, venv and state);
 - the resident memory of every component.
 """
@@ -34,6 +36,7 @@ from typing import Any
 import requests
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from pymongo import MongoClient
 
 from buylist.common.schema import encode_event, new_event
 from buylist.common.settings import load_settings
@@ -251,10 +254,7 @@ def bench_freshness(base: str, samples: int) -> dict[str, Any]:
         while True:
             listing = session.get(f"{base}/getAllUserBuys/{userid}", params={"limit": 1}, timeout=10)
             if listing.status_code != 200:
-                raise SystemExit(
-                    f"GET /getAllUserBuys answered {listing.status_code}: {listing.text[:200]} — FerretDB scans the "
-                    "whole collection to list, so a large store times out; run `make clean && make up` first"
-                )
+                raise SystemExit(f"GET /getAllUserBuys answered {listing.status_code}: {listing.text[:200]}")
             page = listing.json()
             if page and page[0]["id"] == wanted:
                 break
@@ -284,13 +284,12 @@ def group_lag(bootstrap: str) -> int:
         consumer.close()
 
 
-def bench_drain(bootstrap: str, events: int) -> dict[str, Any]:
-    """Stop the worker, produce a backlog straight onto the topic, restart it and time the drain."""
+def bench_drain(bootstrap: str, events: int, userids: list[str]) -> dict[str, Any]:
+    """Stop the worker, produce a backlog for `userids` straight onto the topic, restart it and time the drain."""
     ctl("stop", "customer-management-worker")
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024, compression_type=None
     )
-    userids = [f"drain-{uuid.uuid4().hex[:6]}-{i}" for i in range(200)]
     produce_started = time.monotonic()
     for n in range(events):
         userid = userids[n % len(userids)]
@@ -317,6 +316,7 @@ def bench_drain(bootstrap: str, events: int) -> dict[str, Any]:
     pids = program_pids().get("customer-management-worker", pids)
     return {
         "events": events,
+        "users": len(userids),
         "backlog_at_start": backlog,
         "produce_seconds": produce_seconds,
         "drain_seconds": seconds,
@@ -324,6 +324,76 @@ def bench_drain(bootstrap: str, events: int) -> dict[str, Any]:
         "worker_cpu_cores": (cpu_seconds(pids) - cpu_before) / seconds,
         "ferretdb_cpu_note": "FerretDB (SQLite) shares the two cores",
     }
+
+
+def bench_listing(base: str, userids: list[str], samples: int) -> dict[str, Any]:
+    """Time GET /getAllUserBuys for users with hundreds of purchases: the first page, then the page after it.
+
+    Every answer is timed; those other than 200 (a 503 when the store is too slow) are counted, not retried.
+    """
+    session = requests.Session()
+    pages: dict[str, list[tuple[float, int]]] = {"first": [], "next": []}
+
+    def get(page: str, url: str, **params: str) -> requests.Response:
+        started = time.monotonic()
+        response = session.get(url, params=params, timeout=30)
+        pages[page].append(((time.monotonic() - started) * 1000, response.status_code))
+        return response
+
+    for n in range(samples):
+        url = f"{base}/getAllUserBuys/{userids[n % len(userids)]}"
+        response = get("first", url)
+        if response.status_code != 200:
+            continue
+        cursor = response.headers.get("X-Next-Cursor")
+        if cursor is None:
+            raise SystemExit(f"{url} has a single page: {len(response.json())} purchases")
+        get("next", url, cursor=cursor)
+    result: dict[str, Any] = {"samples": samples}
+    for page, answers in pages.items():
+        times = [ms for ms, _ in answers]
+        result[page] = {
+            "reads": len(answers),
+            "not_200": sum(status != 200 for _, status in answers),
+            "p50_ms": percentile(times, 50) if times else None,
+            "p99_ms": percentile(times, 99) if times else None,
+        }
+    return result
+
+
+def listing_rows(listing: dict[str, Any]) -> list[str]:
+    """Render bench_listing's result as markdown rows: page, reads, answers other than 200, p50, p99."""
+    rows = []
+    for page in ("first", "next"):
+        got = listing[page]
+        timing = "-- | --" if got["p50_ms"] is None else f"{got['p50_ms']:.1f} ms | {got['p99_ms']:.1f} ms"
+        rows.append(f"| {page} page | {got['reads']} | {got['not_200']} | {timing} |")
+    return rows
+
+
+def listing_only(base: str, uri: str, samples: int) -> int:
+    """Time the listing alone, for the users of the drain of an earlier `make bench` (to compare store versions)."""
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=30000, socketTimeoutMS=600000)
+    try:
+        userids = sorted(client["buylist"]["purchases"].distinct("userid", {"username": "drain"}))[:200]
+    finally:
+        client.close()
+    if not userids:
+        raise SystemExit("no drained users stored: run `make bench` once first")
+    listing = bench_listing(base, userids, samples)
+    print(f"| GET /getAllUserBuys; {stored_purchases(uri):,} stored | reads | not 200 | p50 | p99 |")
+    print("|---|---|---|---|---|")
+    print("\n".join(listing_rows(listing)))
+    return 0
+
+
+def stored_purchases(uri: str) -> int:
+    """Return how many purchases the platform's database holds."""
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        return client["buylist"]["purchases"].estimated_document_count()
+    finally:
+        client.close()
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -362,6 +432,7 @@ def tables(result: dict[str, Any]) -> str:
     post, base, fresh, drain = result["post"], result["kafka_python"], result["freshness"], result["drain"]
     alone = result["post_ingest_alone"]
     rounds = result["rounds"]
+    listing, fresh_after, len_users = result["listing"], result["freshness_after_drain"], result["drain"]["users"]
 
     def span(key: str) -> str:
         values = [r[key] for r in rounds]
@@ -388,15 +459,24 @@ def tables(result: dict[str, Any]) -> str:
         f"| ratio POST /buy ÷ kafka-python alone: full pipeline / ingest alone "
         f"| {post['accepted_per_s'] / base['acked_per_s']:.2f} / {alone['accepted_per_s'] / base['acked_per_s']:.2f} "
         f"(rounds: {span('ratio_full')} / {span('ratio_ingest_alone')}) |",
-        f"| freshness 201 → listed, p50 / p99 ({fresh['samples']} purchases) "
+        f"| freshness 201 → listed, p50 / p99 ({fresh['samples']} purchases; {result['stored_at_start']:,} stored) "
         f"| {fresh['p50_ms']:.0f} / {fresh['p99_ms']:.0f} ms |",
         f"| worker persist rate draining {drain['backlog_at_start']:,} events "
         f"| {drain['persisted_per_s']:.0f} events/s ({drain['drain_seconds']:.0f} s) |",
+        f"| freshness again, p50 / p99 ({fresh_after['samples']} purchases; {result['stored_after_drain']:,} stored) "
+        f"| {fresh_after['p50_ms']:.0f} / {fresh_after['p99_ms']:.0f} ms |",
     ]
     if "up" in result:
         lines.append(
             f"| `make up` warm / cold | {result['up']['warm_seconds']:.0f} s / {result['up']['cold_seconds']:.0f} s |"
         )
+    lines += [
+        "",
+        f"| GET /getAllUserBuys after the drain, users of {drain['events'] // len_users} "
+        f"purchases; {result['stored_after_drain']:,} stored | reads | not 200 | p50 | p99 |",
+        "|---|---|---|---|---|",
+        *listing_rows(listing),
+    ]
     lines += [
         "",
         "| CPU during the POST runs | cores | ms per purchase | ingest alone: ms per purchase |",
@@ -434,18 +514,27 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the three throughput runs, side by side")
     parser.add_argument("--freshness-samples", type=int, default=200)
     parser.add_argument("--drain-events", type=int, default=100_000)
+    parser.add_argument("--listing-samples", type=int, default=200)
+    parser.add_argument(
+        "--mongodb", default=os.environ.get("BUYLIST_MONGODB_URI", "mongodb://127.0.0.1:27017/"), help="to count"
+    )
     parser.add_argument("--skip-up", action="store_true", help="skip the make up timings")
+    parser.add_argument(
+        "--listing-only", action="store_true", help="only time GET /getAllUserBuys for the users an earlier drain left"
+    )
     args = parser.parse_args()
     if requests.get(f"{args.base}/ready", timeout=5).status_code != 200:
-        raise SystemExit("the platform is not ready: run `make up` first (`make clean && make up` for a small store)")
+        raise SystemExit("the platform is not ready: run `make up` first")
+    if args.listing_only:
+        return listing_only(args.base, args.mongodb, args.listing_samples)
 
     result: dict[str, Any] = {
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    # Freshness first: FerretDB scans the collection to list a user's purchases, so it is measured while the
-    # store is small (as after `make clean`); the throughput runs below add tens of thousands of purchases.
-    print("freshness ...", flush=True)
+    # Freshness first, with the store as it is; again after the drain has added its 100,000 purchases.
+    result["stored_at_start"] = stored_purchases(args.mongodb)
+    print(f"freshness ({result['stored_at_start']:,} purchases stored) ...", flush=True)
     result["freshness"] = bench_freshness(args.base, args.freshness_samples)
     # A broker fresh from `make up` runs interpreted until the JIT has compiled its hot paths: unwarmed, the first
     # run measured half the rate of a warm one. Warm it (and the services) before anything is timed.
@@ -476,7 +565,12 @@ def main() -> int:
     median = sorted(rounds, key=lambda r: r["ratio_full"])[(len(rounds) - 1) // 2]
     result |= {key: median[key] for key in ("post", "post_ingest_alone", "kafka_python")}
     print(f"draining {args.drain_events:,} events ...", flush=True)
-    result["drain"] = bench_drain(args.bootstrap, args.drain_events)
+    drain_users = [f"drain-{uuid.uuid4().hex[:6]}-{i}" for i in range(200)]
+    result["drain"] = bench_drain(args.bootstrap, args.drain_events, drain_users)
+    result["stored_after_drain"] = stored_purchases(args.mongodb)
+    print(f"listing and freshness with {result['stored_after_drain']:,} purchases stored ...", flush=True)
+    result["listing"] = bench_listing(args.base, drain_users, args.listing_samples)
+    result["freshness_after_drain"] = bench_freshness(args.base, args.freshness_samples)
     result["rss_mib"] = {name: round(rss_mib(pids), 1) for name, pids in program_pids().items()}
     result["rss_mib"]["total"] = round(sum(result["rss_mib"].values()), 1)
     if not args.skip_up:
