@@ -38,7 +38,8 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(stack: Stack,
         check=False,
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
+    # Generated URLs run to 10 kB: shorten each line so the check's name and the answer stay in the message.
+    assert result.returncode == 0, "\n".join(line[:400] for line in output.splitlines()[-150:])
     generated = re.search(r"(\d+) generated, (\d+) passed", output)
     assert generated, output[-3000:]
     total, passed = int(generated.group(1)), int(generated.group(2))
