@@ -81,3 +81,20 @@ def test_filters_it_cannot_narrow_still_find_every_match(stack: Stack, database)
         pushed, _ = plan(database["purchases"], query)
         assert not pushed
         assert [d["userid"] for d in database["purchases"].find(query)] == [userid]
+
+
+def test_a_field_name_never_becomes_sql(stack: Stack, database):
+    s, userid = stack.services, new_userid("quoted")
+    assert buy(s.facing_url, userid).status_code == 201
+    wait_listed(s.facing_url, userid, 1)
+    # Only plain names are narrowed: the patch writes the name into the SQL text, quoted as CREATE INDEX quotes it.
+    hostile = 'userid" IS NOT NULL OR "1'
+    pushed, _ = plan(database["purchases"], {hostile: userid})
+    assert not pushed
+    assert list(database["purchases"].find({hostile: userid})) == []
+    # A plain field after it is still narrowed, and the whole filter still applies.
+    pushed, sqlite_plan = plan(database["purchases"], {hostile: {"$exists": False}, "userid": userid})
+    assert pushed, sqlite_plan
+    assert [d["userid"] for d in database["purchases"].find({hostile: {"$exists": False}, "userid": userid})] == [
+        userid
+    ]
